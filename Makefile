@@ -1,0 +1,84 @@
+# doorbell - a bare-metal VT-x micro-hypervisor.
+#
+#   make        build build/doorbell.elf and build/doorbell.iso (installs the
+#               Debian packages it needs first)
+#   make run    boot it (GUEST= GUEST_ARGS= ARGS= PLATFORM= TIMEOUT=)
+#   make test   host unit tests + boot tests; last line "N passed, N failed"
+#   make bench  the benchmark guest's BENCH lines
+
+BUILD    := build
+CC       := gcc
+LD       := ld
+NASM     := nasm
+
+WARN     := -Wall -Wextra -Werror -Wconversion -Wshadow -Wmissing-prototypes \
+            -Wvla -Wstrict-prototypes
+KCFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -fno-pic \
+            -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
+            -fno-omit-frame-pointer -fno-common -nostdinc \
+            -isystem $(shell $(CC) -print-file-name=include) -I. $(WARN)
+HOSTCFLAGS := -std=gnu11 -O1 -g -DHOST_TEST -I. -fsanitize=address,undefined \
+            -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+            -Wall -Wextra -Werror -Wconversion -Wshadow -Wvla
+
+# Every C and assembly file in the kernel's module folders is part of the
+# kernel; a module adds files without touching this Makefile.
+KDIRS    := boot drivers lib vmx ept iobus
+KSRCS_C  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
+KSRCS_S  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
+KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS_C)) \
+            $(patsubst %.asm,$(BUILD)/k/%.asm.o,$(KSRCS_S))
+
+HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
+
+.PHONY: all deps run test bench host-test clean
+all: deps $(BUILD)/doorbell.iso guests
+
+deps:
+	@tools/deps
+
+$(BUILD)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/k/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -I. -MD $(@:.o=.d) -o $@ $<
+
+$(BUILD)/doorbell.elf: $(KOBJS) linker.ld
+	$(LD) -n -nostdlib -z max-page-size=0x1000 -T linker.ld -o $@ $(KOBJS)
+
+$(BUILD)/doorbell.iso: $(BUILD)/doorbell.elf tools/mkiso
+	tools/mkiso $(BUILD)/doorbell.elf $@
+
+# Guest programs (multiboot v1 kernels the hypervisor runs).
+include guest/guest.mk
+
+$(BUILD)/host/%: tests/host/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOSTCFLAGS) -MMD -MP -o $@ $< $(HOST_LIBS_$*)
+
+# Host tests that need an extra library name it here.
+HOST_LIBS_test_decoder := -lZydis
+
+host-test: deps $(HOST_TESTS)
+	@tests/run-host $(HOST_TESTS)
+
+test: all $(HOST_TESTS)
+	@tests/run-all
+
+run: all
+	@tools/run $(if $(GUEST),--guest "$(GUEST)") \
+	  $(if $(GUEST_ARGS),--guest-args "$(GUEST_ARGS)") \
+	  $(if $(ARGS),--args "$(ARGS)") \
+	  $(if $(PLATFORM),--platform $(PLATFORM)) \
+	  $(if $(TIMEOUT),--timeout $(TIMEOUT)); \
+	  true
+
+bench: all
+	@tools/bench
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
