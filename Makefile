@@ -46,13 +46,13 @@ $(BUILD)/k/%.asm.o: %.asm
 	$(NASM) -f elf64 -g -I. -MD $(@:.o=.d) -o $@ $<
 
 $(BUILD)/doorbell.elf: $(KOBJS) linker.ld
-	$(LD) -n -nostdlib -z max-page-size=0x1000 -T linker.ld -o $@ $(KOBJS)
+	$(LD) -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld -o $@ $(KOBJS)
 
 $(BUILD)/doorbell.iso: $(BUILD)/doorbell.elf tools/mkiso
 	tools/mkiso $(BUILD)/doorbell.elf $@
 
 # Guest programs (multiboot v1 kernels the hypervisor runs).
-include guest/guest.mk
+-include guest/guest.mk
 
 $(BUILD)/host/%: tests/host/%.c
 	@mkdir -p $(dir $@)

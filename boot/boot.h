@@ -127,4 +127,51 @@ void *page_alloc(u64 npages);
 void *page_alloc_aligned(u64 npages, u64 align);
 void page_free(void *p, u64 npages);
 
+/* ---- events and the service core (boot/service.c) ----------------------- */
+#define EVENTS_PER_VM      1024
+#define EVENT_WORDS        (EVENTS_PER_VM / 64)
+#define LATENCY_SAMPLES    4096
+
+/*
+ * One VM's events, with eventfd semantics: a signal adds 1 to the event's
+ * counter and is never lost; the service core "handles" an event by catching
+ * up with every signal raised so far; EVENT_READ returns what was handled
+ * since the last read.
+ *
+ * Who writes what: sent[] and pending[] are written by signalling CPUs
+ * (atomically); handled[] and the latency fields only by the service core;
+ * read_mark[] only by the VM's own vCPU.
+ */
+struct event_set {
+	u64 sent[EVENTS_PER_VM];
+	u64 handled[EVENTS_PER_VM];
+	u64 read_mark[EVENTS_PER_VM];
+	u64 signal_tsc[EVENTS_PER_VM];	/* TSC of the latest signal */
+	u64 pending[EVENT_WORDS];	/* events with unhandled signals */
+	u32 service_cpu;		/* index of the CPU that serves it */
+	bool inline_service;		/* single CPU: handled at signal time */
+	struct event_set *next;		/* the service core's list */
+	/* Signal -> handling latency samples, in TSC cycles (a ring). */
+	u64 latency[LATENCY_SAMPLES];
+	u64 latency_count;
+};
+
+/* Attaches es to a service core (or to inline service when there is none).
+ * Must run before the first event_signal on es. */
+void event_set_init(struct event_set *es);
+/* Signals event id once (id < EVENTS_PER_VM, checked by the caller). Wakes
+ * the service core by IPI unless a wake-up is already pending. Any CPU. */
+void event_signal(struct event_set *es, u32 id);
+/* Waits, at most timeout_us, until the service core has handled every signal
+ * of id raised so far, then returns in *count the signals handled since the
+ * last read and consumes them. -ETIMEDOUT (consuming nothing) if it did not
+ * catch up in time. */
+int event_read(struct event_set *es, u32 id, u64 timeout_us, u64 *count);
+
+/* The service core's loop (never returns). */
+__noreturn void service_main(void);
+/* Boot self-check run on CPU 0: IPIs and event signals to each service core,
+ * all counted there. Returns 0 when nothing was lost. */
+int service_selftest(void);
+
 #endif /* BOOT_BOOT_H */
