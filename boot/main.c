@@ -111,6 +111,7 @@ void kmain(u32 magic, u64 mbi)
 	cpus[0].online = true;
 	cpu_init(0, boot_stack_top);
 	serial_init();
+	pic_disable();
 	printk("\ndoorbell: a VT-x micro-hypervisor for doorbells\n");
 
 	if (mb2_parse(magic, (const void *)(uintptr_t)mbi, MB2_MAX_INFO_SIZE, &mb_info)) {

@@ -121,3 +121,11 @@ void udelay(u64 us);
  * off: QEMU's isa-debug-exit, then Bochs's shutdown port; on a machine with
  * neither, halts this CPU. Never returns. */
 __noreturn void power_off(int status);
+
+/* ---- legacy 8259 PICs (drivers/pic.c) ------------------------------------ */
+/* Moves the PICs' vectors off the exception range (the BIOS leaves IRQ 0 on
+ * vector 8, where it would look like a double fault) and masks every line:
+ * the hypervisor uses only the local APIC. */
+void pic_disable(void);
+/* Waits until the UART has sent every byte it holds (before powering off). */
+void serial_flush(void);

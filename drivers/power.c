@@ -16,6 +16,7 @@ void power_off(int status)
 {
 	__asm__ volatile("cli");
 	printk("doorbell: exit status %d\n", status);
+	serial_flush();
 	outl(QEMU_DEBUG_EXIT_PORT, (u32)status);
 	for (const char *s = "Shutdown"; *s; s++)
 		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);

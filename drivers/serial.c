@@ -18,6 +18,7 @@
 #define FCR_ENABLE_CLEAR 0x07  /* enable FIFOs, clear RX and TX */
 #define MCR_DTR_RTS_OUT2 0x0b
 #define LSR_THRE         0x20  /* THR empty */
+#define LSR_TEMT         0x40  /* transmitter empty: all sent */
 #define UART_CLOCK       115200
 
 void serial_init(void)
@@ -37,4 +38,10 @@ void serial_putc(char c)
 	for (u32 i = 0; i < 1000000 && !(inb(COM1_PORT + UART_LSR) & LSR_THRE); i++)
 		cpu_relax();
 	outb(COM1_PORT + UART_THR, (u8)c);
+}
+
+void serial_flush(void)
+{
+	for (u32 i = 0; i < 10000000 && !(inb(COM1_PORT + UART_LSR) & LSR_TEMT); i++)
+		cpu_relax();
 }
