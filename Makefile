@@ -23,7 +23,7 @@ HOSTCFLAGS := -std=gnu11 -O1 -g -DHOST_TEST -I. -fsanitize=address,undefined \
 
 # Every C and assembly file in the kernel's module folders is part of the
 # kernel; a module adds files without touching this Makefile.
-KDIRS    := boot drivers lib vmx ept iobus
+KDIRS    := boot drivers lib vmx ept iobus emul
 KSRCS_C  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRCS_S  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS_C)) \
@@ -39,30 +39,35 @@ deps:
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/k/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -I. -MD $(@:.o=.d) -o $@ $<
+	@echo "  NASM    $<"
+	@$(NASM) -f elf64 -g -I. -MD $(@:.o=.d) -o $@ $<
 
 $(BUILD)/doorbell.elf: $(KOBJS) linker.ld
-	$(LD) -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld -o $@ $(KOBJS)
+	@echo "  LD      $@"
+	@$(LD) -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld -o $@ $(KOBJS)
 
 $(BUILD)/doorbell.iso: $(BUILD)/doorbell.elf tools/mkiso
-	tools/mkiso $(BUILD)/doorbell.elf $@
+	@echo "  ISO     $@"
+	@tools/mkiso $(BUILD)/doorbell.elf $@
 
 # Guest programs (multiboot v1 kernels the hypervisor runs).
 -include guest/guest.mk
 
 $(BUILD)/host/%: tests/host/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOSTCFLAGS) -MMD -MP -o $@ $< $(HOST_LIBS_$*)
+	@echo "  HOSTCC  $<"
+	@$(CC) $(HOSTCFLAGS) -MMD -MP -o $@ $< $(HOST_LIBS_$*)
 
 # Host tests that need an extra library name it here.
 HOST_LIBS_test_decoder := -lZydis
 
 host-test: deps $(HOST_TESTS)
-	@tests/run-host $(HOST_TESTS)
+	@HOST_ONLY=1 tests/run-all
 
 test: all $(HOST_TESTS)
 	@tests/run-all

@@ -20,7 +20,7 @@
 GUEST_B        := $(BUILD)/guest
 OBJCOPY        ?= objcopy
 
-GUESTS32       := hello:hello platform32:platform hypercall:hypercall \
+GUESTS32       := bench:bench hello:hello platform32:platform hypercall:hypercall \
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall
