@@ -71,6 +71,7 @@ struct boot_config {
 	u64 doorbell_window_size;	/*   (default 0xd0000000:256 MiB) */
 	u64 guest_timeout_ms;		/* guest_timeout=ms, 0 = none (default 0) */
 	enum lookup_mode lookup;	/* lookup=binary|linear (default binary) */
+	char platform[16];		/* platform=NAME (tools/run; default hardware) */
 	u32 ioeventfd_count;		/* ioeventfd=SPEC, repeatable; kept raw, */
 	char ioeventfd[CMDLINE_MAX_IOEVENTFD][64]; /* parsed by iobus/ */
 };

@@ -39,6 +39,7 @@ void cmdline_defaults(struct boot_config *cfg)
 	cfg->doorbell_window_size = CMDLINE_DEFAULT_WIN_SIZE;
 	cfg->guest_timeout_ms = 0;
 	cfg->lookup = LOOKUP_BINARY;
+	memcpy(cfg->platform, "hardware", sizeof("hardware"));
 	cfg->ioeventfd_count = 0;
 }
 
@@ -212,6 +213,12 @@ static bool cmdline_apply(const struct cmdline_word *w, struct boot_config *cfg,
 				    cfg->guest_timeout_ms, &v, msg, msg_size))
 			return false;
 		cfg->guest_timeout_ms = v;
+	} else if (cmdline_key_is(w, "platform")) {
+		/* Set by tools/run (bochs, qemu-tcg, qemu-kvm) for reports; a
+		 * machine booted without it is "hardware". */
+		size_t n = MIN((size_t)w->val_len, sizeof(cfg->platform) - 1);
+		memcpy(cfg->platform, w->val, n);
+		cfg->platform[n] = '\0';
 	} else if (cmdline_key_is(w, "lookup")) {
 		if (cmdline_val_is(w, "binary")) {
 			cfg->lookup = LOOKUP_BINARY;

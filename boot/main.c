@@ -9,6 +9,7 @@
  */
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
+#include "vmx/vmx.h"
 
 extern u8 boot_stack_top[];
 
@@ -90,6 +91,7 @@ static void print_roles(void)
 }
 
 static volatile u32 roles_ready;
+static volatile u32 guests_go;	/* the VMs are built: guest cores start them */
 
 void ap_main(u64 index)
 {
@@ -102,7 +104,10 @@ void ap_main(u64 index)
 		cpu_relax();
 	if (cpus[i].role == CPU_ROLE_SERVICE)
 		service_main();
-	cpu_halt_forever();	/* guest cores are started by the VMX layer */
+	while (!__atomic_load_n(&guests_go, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	vm_run_on_this_cpu(i);
+	cpu_halt_forever();
 }
 
 __noreturn void kmain(u32 magic, u64 mbi);
@@ -151,6 +156,13 @@ void kmain(u32 magic, u64 mbi)
 	__atomic_store_n(&roles_ready, 1, __ATOMIC_RELEASE);
 
 	__asm__ volatile("sti");
-	int err = service_selftest();
-	power_off(err ? 125 : 0);
+	if (service_selftest())
+		power_off(125);
+
+	/* The hypervisor proper: VMX on every guest core, one VM each. */
+	if (vmx_check_support() || vms_prepare(&mb_info))
+		power_off(125);
+	__atomic_store_n(&guests_go, 1, __ATOMIC_RELEASE);
+	vm_run_on_this_cpu(0);
+	power_off(vms_wait_and_report());
 }

@@ -1,0 +1,344 @@
+/*
+ * vmx/exit.c - the vCPU's run loop and the exit-dispatch table (ACRN style:
+ * `[EXIT_REASON_CPUID] = handle_cpuid`). An exit reason with no handler is a
+ * broken contract: the VMCS is dumped and the guest stopped, never an
+ * instruction silently skipped. Per-reason counters are printed when the guest
+ * ends; trace=1 prints every exit. SDM Vol. 3C, "VM Exits", "Basic VM-Exit
+ * Information", "Instructions That Cause VM Exits".
+ */
+#include "vmx/vmx_priv.h"
+
+#define CPUID_1_ECX_VMX         BIT(5)
+#define CPUID_1_ECX_X2APIC      BIT(21)
+#define CPUID_1_ECX_HYPERVISOR  BIT(31)
+#define CPUID_1_EBX_APIC_ID_SHIFT 24
+#define CPUID_HV_LEAF           0x40000000u
+#define RFLAGS_IF_BIT           BIT(9)
+#define EXC_UD                  6
+#define EXC_GP                  13
+#define HC_ENOSYS               ((u64)-ENOSYS)
+#define HC_EPERM                ((u64)-EPERM)
+
+void vcpu_skip_instruction(struct vcpu *v)
+{
+	u64 rip = vmcs_readnat(VMCS_GUEST_RIP) + vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	vmcs_writenat(VMCS_GUEST_RIP, rip);
+	/* SDM "Interruptibility State": an emulated instruction ends any STI
+	 * or MOV SS blocking, as executing it would have. */
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & (GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~(GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS));
+	(void)v;
+}
+
+static void vcpu_inject(u32 vector)
+{
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_hw_exception(vector));
+	if (intr_vector_has_error_code(vector))
+		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, 0);
+}
+
+void vcpu_inject_gp(struct vcpu *v)
+{
+	(void)v;
+	vcpu_inject(EXC_GP);
+}
+
+void vcpu_inject_ud(struct vcpu *v)
+{
+	(void)v;
+	vcpu_inject(EXC_UD);
+}
+
+void vm_end(struct vm *vm, enum vm_end how, int status)
+{
+	if (vm->end != VM_END_NONE)
+		return;
+	vm->end = how;
+	vm->status = status;
+}
+
+static void report_guest_state(struct vcpu *v)
+{
+	printk("vm %u: guest RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx CR0 0x%llx CR3 0x%llx "
+	       "CR4 0x%llx EFER 0x%llx\n", v->vm->index, vmcs_readnat(VMCS_GUEST_RIP),
+	       vmcs_readnat(VMCS_GUEST_RSP), vmcs_readnat(VMCS_GUEST_RFLAGS),
+	       vmcs_readnat(VMCS_CR0_READ_SHADOW), vmcs_readnat(VMCS_GUEST_CR3),
+	       vmcs_readnat(VMCS_CR4_READ_SHADOW), vmcs_read64(VMCS_GUEST_IA32_EFER));
+}
+
+/* ---- handlers -------------------------------------------------------------- */
+
+static void handle_cpuid(struct vcpu *v, u64 qual)
+{
+	u64 *r = v->regs.gpr;
+	u32 leaf = (u32)r[GUEST_RAX], sub = (u32)r[GUEST_RCX];
+	u32 a, b, c, d;
+
+	(void)qual;
+	if (leaf == CPUID_HV_LEAF) {
+		/* "DoorbellHV\0\0" in EBX, ECX, EDX (CONTRACTS.md 2). */
+		a = CPUID_HV_LEAF;
+		memcpy(&b, "Door", 4);
+		memcpy(&c, "bell", 4);
+		memcpy(&d, "HV\0\0", 4);
+	} else if (leaf > CPUID_HV_LEAF && leaf < CPUID_HV_LEAF + 0x100) {
+		a = b = c = d = 0;
+	} else {
+		cpuid_count(leaf, sub, &a, &b, &c, &d);
+		if (leaf == 1) {
+			c |= CPUID_1_ECX_HYPERVISOR;
+			c &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_X2APIC);
+			b = (b & ((1u << CPUID_1_EBX_APIC_ID_SHIFT) - 1)) |
+			    v->vm->apic.id << CPUID_1_EBX_APIC_ID_SHIFT;
+		}
+	}
+	r[GUEST_RAX] = a;
+	r[GUEST_RBX] = b;
+	r[GUEST_RCX] = c;
+	r[GUEST_RDX] = d;
+	vcpu_skip_instruction(v);
+}
+
+/* The guest's current privilege level: SS.DPL (SDM "Current Privilege
+ * Level"); with paging off in real mode it is 0. */
+static u32 guest_cpl(void)
+{
+	return vmx_ar_dpl(vmcs_read32(VMCS_GUEST_SS_AR_BYTES));
+}
+
+static void handle_vmcall(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	/* KVM's rule: hypercalls come from ring 0 only. */
+	if (guest_cpl() != 0)
+		v->regs.gpr[GUEST_RAX] = HC_EPERM;
+	else
+		v->regs.gpr[GUEST_RAX] = (u64)hypercall_dispatch(v);
+	vcpu_skip_instruction(v);
+}
+
+static void handle_hlt(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	/* No interrupt is ever delivered to the guest: HLT with IF = 0 can
+	 * never end, so the guest is stuck for good; with IF = 1 it resumes as
+	 * after a spurious wake-up. */
+	if (!(vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF_BIT)) {
+		printk("vm %u: guest halted with interrupts disabled; it can never wake up\n",
+		       v->vm->index);
+		report_guest_state(v);
+		vm_end(v->vm, VM_END_CRASH, 125);
+		return;
+	}
+	vcpu_skip_instruction(v);
+}
+
+static void handle_skip(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	vcpu_skip_instruction(v);	/* INVD, WBINVD: caches are coherent */
+}
+
+static void handle_xsetbv(struct vcpu *v, u64 qual)
+{
+	u64 *r = v->regs.gpr;
+	u64 val = (r[GUEST_RDX] << 32) | (u32)r[GUEST_RAX];
+	u32 a, b, c, d;
+
+	(void)qual;
+	cpuid_count(0xd, 0, &a, &b, &c, &d);
+	u64 supported = ((u64)d << 32) | a;
+	/* SDM "XSETBV": only XCR0; bit 0 (x87) set; AVX needs SSE; nothing the
+	 * CPU lacks. Anything else is #GP. */
+	if ((u32)r[GUEST_RCX] != 0 || !(val & 1) || (val & ~supported) ||
+	    ((val & 4) && !(val & 2))) {
+		vcpu_inject_gp(v);
+		return;
+	}
+	/* The host uses no extended state, so the guest's XCR0 simply stays. */
+	write_cr4(read_cr4() | BIT(18));	/* CR4.OSXSAVE, needed for XSETBV */
+	__asm__ volatile("xsetbv" :: "c"(0), "a"((u32)val), "d"((u32)(val >> 32)));
+	vcpu_skip_instruction(v);
+}
+
+static void handle_triple_fault(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	printk("vm %u: guest triple fault (shutdown); stopping it\n", v->vm->index);
+	report_guest_state(v);
+	vm_end(v->vm, VM_END_CRASH, 125);
+}
+
+static void handle_external_interrupt(struct vcpu *v, u64 qual)
+{
+	(void)v;
+	(void)qual;
+	/* The interrupt is still pending at the local APIC: open a window so
+	 * the host's IDT takes it. */
+	__asm__ volatile("sti; nop; cli");
+}
+
+static void handle_nmi_or_exception(struct vcpu *v, u64 qual)
+{
+	u32 info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+	(void)qual;
+	if (intr_info_type(info) == INTR_TYPE_NMI) {
+		printk("vm %u: NMI while the guest ran (ignored)\n", v->vm->index);
+		return;
+	}
+	printk("vm %u: unexpected exception exit, vector %u\n", v->vm->index,
+	       intr_info_vector(info));
+	vmcs_dump();
+	vm_end(v->vm, VM_END_CRASH, 125);
+}
+
+static void handle_init_signal(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	/* Only a real INIT sent to this core can cause this exit; the guest's
+	 * own INIT IPIs stop at the emulated APIC. Report and carry on. */
+	printk("vm %u: INIT signal arrived at the guest core; ignored\n", v->vm->index);
+}
+
+static void handle_sipi(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	printk("vm %u: SIPI arrived at the guest core; ignored\n", v->vm->index);
+}
+
+static void handle_preemption_timer(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	printk("vm %u: guest ran %llu ms without a single VM exit (guest_timeout=%llu); "
+	       "stopping it\n", v->vm->index, boot_cfg.guest_timeout_ms,
+	       boot_cfg.guest_timeout_ms);
+	report_guest_state(v);
+	vm_end(v->vm, VM_END_TIMEOUT, 125);
+}
+
+static void handle_monitor_mwait(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	vcpu_inject_ud(v);	/* CPUID does not offer MONITOR/MWAIT to guests */
+}
+
+static const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
+	[EXIT_REASON_EXCEPTION_NMI]      = handle_nmi_or_exception,
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT]       = handle_triple_fault,
+	[EXIT_REASON_INIT_SIGNAL]        = handle_init_signal,
+	[EXIT_REASON_SIPI]               = handle_sipi,
+	[EXIT_REASON_CPUID]              = handle_cpuid,
+	[EXIT_REASON_HLT]                = handle_hlt,
+	[EXIT_REASON_INVD]               = handle_skip,
+	[EXIT_REASON_VMCALL]             = handle_vmcall,
+	[EXIT_REASON_CR_ACCESS]          = handle_cr_access,
+	[EXIT_REASON_IO_INSTRUCTION]     = handle_io_instruction,
+	[EXIT_REASON_MSR_READ]           = handle_msr_read,
+	[EXIT_REASON_MSR_WRITE]          = handle_msr_write,
+	[EXIT_REASON_MWAIT]              = handle_monitor_mwait,
+	[EXIT_REASON_MONITOR]            = handle_monitor_mwait,
+	[EXIT_REASON_EPT_VIOLATION]      = handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG]      = handle_ept_misconfig,
+	[EXIT_REASON_PREEMPTION_TIMER]   = handle_preemption_timer,
+	[EXIT_REASON_WBINVD]             = handle_skip,
+	[EXIT_REASON_XSETBV]             = handle_xsetbv,
+};
+
+static void trace_exit(struct vcpu *v, u32 reason, u64 qual)
+{
+	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
+	printk("trace: vm %u exit %-18s qual 0x%llx rip 0x%llx", v->vm->index,
+	       vmx_exit_reason_name(reason), qual, rip);
+	switch (reason) {
+	case EXIT_REASON_IO_INSTRUCTION:
+		printk(" %s%s port 0x%x size %u rax 0x%llx", io_qual_is_in(qual) ? "in" : "out",
+		       io_qual_is_string(qual) ? "s" : "", io_qual_port(qual),
+		       io_qual_size(qual), v->regs.gpr[GUEST_RAX]);
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_EPT_MISCONFIG:
+		printk(" gpa 0x%llx", vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
+		break;
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_VMCALL:
+		printk(" rax 0x%llx rcx 0x%llx", v->regs.gpr[GUEST_RAX], v->regs.gpr[GUEST_RCX]);
+		break;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		printk(" msr 0x%llx", v->regs.gpr[GUEST_RCX] & 0xffffffffull);
+		break;
+	}
+	printk("\n");
+}
+
+static void report_entry_failure(struct vcpu *v, u32 reason)
+{
+	u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+	u32 basic = exit_reason_basic(reason);
+	printk("vm %u: VM entry failed: exit reason %u (%s), qualification %llu: %s\n",
+	       v->vm->index, basic, vmx_exit_reason_name(basic), qual,
+	       vmx_entry_failure_name(basic, qual));
+	vmcs_dump();
+}
+
+static void report_instruction_error(struct vcpu *v, int r)
+{
+	if (r == VMX_FAIL_INVALID) {
+		printk("vm %u: %s failed with VMfailInvalid (no current VMCS)\n",
+		       v->vm->index, v->launched ? "VMRESUME" : "VMLAUNCH");
+		return;
+	}
+	u32 err = vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
+	printk("vm %u: %s failed: VM-instruction error %u: %s\n", v->vm->index,
+	       v->launched ? "VMRESUME" : "VMLAUNCH", err, vmx_instruction_error_name(err));
+	vmcs_dump();
+}
+
+void vcpu_run(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	while (vm->end == VM_END_NONE) {
+		int r = vmx_enter(&v->regs, v->launched);
+		if (r != VMX_OK) {
+			report_instruction_error(v, r);
+			vm_end(vm, VM_END_CRASH, 125);
+			break;
+		}
+		v->launched = true;
+		u32 reason = vmcs_read32(VMCS_EXIT_REASON);
+		if (exit_reason_is_entry_failure(reason)) {
+			report_entry_failure(v, reason);
+			vm_end(vm, VM_END_CRASH, 125);
+			break;
+		}
+		u32 basic = exit_reason_basic(reason);
+		u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+		v->exits_total++;
+		if (basic < VM_EXIT_COUNTERS)
+			v->exits[basic]++;
+		if (unlikely(boot_cfg.trace))
+			trace_exit(v, basic, qual);
+		exit_handler_fn fn = basic < VM_EXIT_COUNTERS ? exit_handlers[basic] : NULL;
+		if (unlikely(!fn)) {
+			printk("vm %u: VM exit %u (%s) has no handler; stopping the guest\n",
+			       vm->index, basic, vmx_exit_reason_name(basic));
+			vmcs_dump();
+			vm_end(vm, VM_END_CRASH, 125);
+			break;
+		}
+		fn(v, qual);
+	}
+}
+
+void vcpu_print_exit_counts(struct vcpu *v)
+{
+	printk("vm %u: %llu VM exits:", v->vm->index, v->exits_total);
+	for (u32 i = 0; i < VM_EXIT_COUNTERS; i++)
+		if (v->exits[i])
+			printk(" %s=%llu", vmx_exit_reason_name(i), v->exits[i]);
+	printk("\n");
+}

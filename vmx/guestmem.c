@@ -1,0 +1,200 @@
+/*
+ * vmx/guestmem.c - reaching the guest's memory as the guest sees it: linear
+ * addresses through the guest's own page tables (vmx/gwalk.c), and the MMIO
+ * path: fetch the faulting instruction, decode it and emulate it (emul/)
+ * against the guest's devices. SDM Vol. 3A, "Paging"; Vol. 3C, "EPT
+ * Violations".
+ */
+#include "vmx/vmx_priv.h"
+#include "vmx/gwalk.h"
+#include "emul/emul.h"
+
+#define CR0_PE           BIT(0)
+#define CR0_PG           BIT(31)
+#define EXC_PF           14
+#define MAX_INSN_LEN     15
+#define MMIO_REPORTS     16
+
+static int gwalk_read_guest(void *ctx, u64 gpa, void *buf, u32 size)
+{
+	void *p = vm_gpa_to_hva(ctx, gpa, size);
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, size);
+	return 0;
+}
+
+static void inject_pf(u64 gla, u32 error_code)
+{
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_hw_exception(EXC_PF));
+	vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+	__asm__ volatile("mov %0, %%cr2" :: "r"(gla));	/* restored by vmx_enter */
+}
+
+static int translate(struct vcpu *v, u64 gla, u32 access, u64 *gpa, u32 *pf_error)
+{
+	struct gwalk_regs r = {
+		.cr0 = vmcs_readnat(VMCS_CR0_READ_SHADOW),
+		.cr3 = vmcs_readnat(VMCS_GUEST_CR3),
+		.cr4 = vmcs_readnat(VMCS_CR4_READ_SHADOW),
+		.efer = vmcs_read64(VMCS_GUEST_IA32_EFER),
+		.cpl = vmx_ar_dpl(vmcs_read32(VMCS_GUEST_SS_AR_BYTES)),
+	};
+	return gwalk_translate(&r, gla, access, gwalk_read_guest, v->vm, gpa, pf_error);
+}
+
+int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa)
+{
+	u32 pf_error = 0;
+	int r = translate(v, gla, write ? GWALK_WRITE : 0, gpa, &pf_error);
+	if (r == -EFAULT) {
+		v->regs.cr2 = gla;
+		inject_pf(gla, pf_error);
+	}
+	return r;
+}
+
+/* ---- the MMIO side: the xAPIC page, everything unassigned ------------------ */
+
+static bool gpa_is_mmio(void *opaque, u64 gpa)
+{
+	struct vm *vm = opaque;
+	return gpa >= vm->ram_size;
+}
+
+static int mmio_read(void *opaque, u64 gpa, void *buf, u32 size)
+{
+	struct vm *vm = opaque;
+	if (gpa >= XAPIC_PAGE_GPA && gpa < XAPIC_PAGE_GPA + PAGE_SIZE &&
+	    (vm->apic.base_msr & APIC_BASE_ENABLE)) {
+		/* xAPIC registers are 32 bits at 16-byte steps. */
+		u32 val = vapic_read(vm, (u32)(gpa - XAPIC_PAGE_GPA) & ~3u);
+		u32 shift = (u32)(gpa & 3) * 8;
+		u64 wide = (u64)val >> shift;
+		memcpy(buf, &wide, size > 4 ? 4 : size);
+		if (size > 4)
+			memset((u8 *)buf + 4, 0, size - 4);
+		return 0;
+	}
+	if (gpa < vm->ram_size) {
+		memcpy(buf, vm->ram + gpa, size);	/* RAM reached by MOVS */
+		return 0;
+	}
+	vm_report_unassigned(vm, "guest-physical address", gpa, false);
+	memset(buf, 0xff, size);
+	return 0;
+}
+
+static int mmio_write(void *opaque, u64 gpa, void *buf, u32 size)
+{
+	struct vm *vm = opaque;
+	if (gpa >= XAPIC_PAGE_GPA && gpa < XAPIC_PAGE_GPA + PAGE_SIZE &&
+	    (vm->apic.base_msr & APIC_BASE_ENABLE)) {
+		u32 val = 0;
+		memcpy(&val, buf, size > 4 ? 4 : size);
+		if ((gpa & 3) == 0)
+			vapic_write(vm, (u32)(gpa - XAPIC_PAGE_GPA), val);
+		return 0;
+	}
+	if (gpa < vm->ram_size) {
+		memcpy(vm->ram + gpa, buf, size);
+		return 0;
+	}
+	vm_report_unassigned(vm, "guest-physical address", gpa, true);
+	return 0;
+}
+
+static int ctx_translate(void *opaque, u64 gla, bool write, u64 *gpa)
+{
+	struct vm *vm = opaque;
+	return vcpu_translate(&vm->vcpu, gla, write, gpa);
+}
+
+/* The decoder's mode from CS and CR0 (SDM "IA-32e Mode Operation"). */
+static enum emul_cpu_mode guest_cpu_mode(void)
+{
+	u32 cs = vmcs_read32(VMCS_GUEST_CS_AR_BYTES);
+	if (!(vmcs_readnat(VMCS_CR0_READ_SHADOW) & CR0_PE))
+		return EMUL_MODE_REAL;
+	if (cs & VMX_AR_L)
+		return EMUL_MODE_LONG64;
+	return (cs & VMX_AR_DB) ? EMUL_MODE_PROT32 : EMUL_MODE_PROT16;
+}
+
+/* Fetches up to 15 instruction bytes at CS:RIP, page by page. Returns how
+ * many it got (the decoder says if that was too few). */
+static size_t fetch_insn(struct vcpu *v, u8 *bytes)
+{
+	u64 rip = vmcs_readnat(VMCS_GUEST_CS_BASE) + vmcs_readnat(VMCS_GUEST_RIP);
+	size_t got = 0;
+	while (got < MAX_INSN_LEN) {
+		u64 gpa;
+		u32 pf;
+		if (translate(v, rip + got, GWALK_FETCH, &gpa, &pf))
+			break;
+		u64 chunk = MIN((u64)(MAX_INSN_LEN - got), PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		void *p = vm_gpa_to_hva(v->vm, gpa, chunk);
+		if (!p)
+			break;
+		memcpy(bytes + got, p, chunk);
+		got += chunk;
+	}
+	return got;
+}
+
+static const u32 seg_base_fields[EMUL_NR_SEGS] = {
+	[EMUL_SEG_ES] = VMCS_GUEST_ES_BASE, [EMUL_SEG_CS] = VMCS_GUEST_CS_BASE,
+	[EMUL_SEG_SS] = VMCS_GUEST_SS_BASE, [EMUL_SEG_DS] = VMCS_GUEST_DS_BASE,
+	[EMUL_SEG_FS] = VMCS_GUEST_FS_BASE, [EMUL_SEG_GS] = VMCS_GUEST_GS_BASE,
+};
+
+bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
+{
+	struct vm *vm = v->vm;
+	u8 bytes[MAX_INSN_LEN];
+	struct emul_insn insn;
+	struct emul_ctx ctx;
+	char text[80];
+
+	(void)qual;
+	size_t n = fetch_insn(v, bytes);
+	int r = emul_decode(bytes, n, guest_cpu_mode(), &insn);
+	if (r < 0) {
+		printk("vm %u: cannot emulate the access to guest-physical 0x%llx at RIP "
+		       "0x%llx: %s\n", vm->index, gpa, vmcs_readnat(VMCS_GUEST_RIP), insn.why);
+		return false;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	memcpy(ctx.gprs, v->regs.gpr, sizeof(ctx.gprs));
+	ctx.gprs[GUEST_RSP] = vmcs_readnat(VMCS_GUEST_RSP);
+	ctx.rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	ctx.rip = vmcs_readnat(VMCS_GUEST_RIP);
+	for (u32 s = 0; s < EMUL_NR_SEGS; s++)
+		ctx.seg_base[s] = vmcs_readnat(seg_base_fields[s]);
+	ctx.ss_big = (vmcs_read32(VMCS_GUEST_SS_AR_BYTES) & VMX_AR_DB) != 0;
+	ctx.gpa = gpa;
+	ctx.opaque = vm;
+	ctx.translate = ctx_translate;
+	ctx.is_mmio = gpa_is_mmio;
+	ctx.mmio_read = mmio_read;
+	ctx.mmio_write = mmio_write;
+	ctx.mem_read = mmio_read;
+	ctx.mem_write = mmio_write;
+	if (boot_cfg.trace)
+		printk("trace: vm %u emulate %s at gpa 0x%llx\n", vm->index,
+		       emul_describe(&insn, text, sizeof(text)), gpa);
+	int len = emul_execute(&insn, &ctx);
+	if (len < 0) {
+		if (len == -EFAULT)
+			return true;	/* a #PF was injected; the guest handles it */
+		printk("vm %u: emulating '%s' at RIP 0x%llx failed: %s\n", vm->index,
+		       emul_describe(&insn, text, sizeof(text)), ctx.rip, ctx.why);
+		return false;
+	}
+	memcpy(v->regs.gpr, ctx.gprs, sizeof(ctx.gprs));
+	vmcs_writenat(VMCS_GUEST_RSP, ctx.gprs[GUEST_RSP]);
+	vmcs_writenat(VMCS_GUEST_RFLAGS, ctx.rflags);
+	if (len)
+		vmcs_writenat(VMCS_GUEST_RIP, ctx.rip + (u64)len);
+	return true;
+}

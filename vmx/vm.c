@@ -1,0 +1,144 @@
+/*
+ * vmx/vm.c - making the VMs and running them. Each guest core runs one VM
+ * with one vCPU (vcpus=N gives N VMs, each with RAM of its own). Guest RAM is
+ * one block of host memory, 2 MiB-aligned so EPT can use 2 MiB pages, at a
+ * host address that is not the guest's (guest-physical 0 is never host 0),
+ * and nothing of the hypervisor is mapped into the guest.
+ */
+#include "vmx/vmx_priv.h"
+#include "vmx/loader.h"
+
+#define IO_BITMAP_PAGES  2
+#define VM_STRUCT_PAGES  ((sizeof(struct vm) + PAGE_SIZE - 1) / PAGE_SIZE)
+#define EVENT_SET_PAGES  ((sizeof(struct event_set) + PAGE_SIZE - 1) / PAGE_SIZE)
+
+struct vm *vms[MAX_CPUS];
+void msr_bitmap_init(u8 *bitmap);	/* vmx/msr.c */
+
+static void *ept_page_alloc(void *ctx) { (void)ctx; return page_alloc(1); }
+static void ept_page_free(void *ctx, void *p) { (void)ctx; page_free(p, 1); }
+static u64 ept_v2p(void *ctx, const void *va) { (void)ctx; return (u64)(uintptr_t)va; }
+static void *ept_p2v(void *ctx, u64 pa) { (void)ctx; return (void *)(uintptr_t)pa; }
+
+static const struct ept_ops kernel_ept_ops = {
+	.alloc_page = ept_page_alloc,
+	.free_page = ept_page_free,
+	.virt_to_phys = ept_v2p,
+	.phys_to_virt = ept_p2v,
+};
+
+/* Builds VM index from the guest image: memory, EPT, bitmaps, guest image
+ * and information block. Returns 0 or -errno after printing why. */
+static int vm_create(u32 index, const struct mb2_info *mb)
+{
+	struct vm *vm = page_alloc(VM_STRUCT_PAGES);
+	if (!vm)
+		return -ENOMEM;
+	vm->index = index;
+	vm->ram_size = boot_cfg.guest_mem_mib * MiB;
+	vm->ram = page_alloc_aligned(vm->ram_size / PAGE_SIZE, 2 * MiB);
+	vm->io_bitmap = page_alloc(IO_BITMAP_PAGES);
+	vm->msr_bitmap = page_alloc(1);
+	vm->vcpu.vmcs = page_alloc(1);
+	vm->events = page_alloc(EVENT_SET_PAGES);
+	if (!vm->ram || !vm->io_bitmap || !vm->msr_bitmap || !vm->vcpu.vmcs || !vm->events) {
+		printk("vm %u: not enough memory for %llu MiB of guest RAM and its tables\n",
+		       index, boot_cfg.guest_mem_mib);
+		return -ENOMEM;
+	}
+	vm->vcpu.vm = vm;
+	memset(vm->io_bitmap, 0xff, IO_BITMAP_PAGES * PAGE_SIZE);	/* every port exits */
+	msr_bitmap_init(vm->msr_bitmap);
+	vm->apic.base_msr = XAPIC_PAGE_GPA | APIC_BASE_ENABLE | APIC_BASE_BSP;
+	vapic_reset(&vm->apic);
+	event_set_init(vm->events);
+
+	int r = ept_init(&vm->ept, &kernel_ept_ops);
+	if (!r)
+		r = ept_map_range(&vm->ept, 0, (u64)(uintptr_t)vm->ram, vm->ram_size,
+				  EPT_READ | EPT_WRITE | EPT_EXEC);
+	if (r) {
+		printk("vm %u: building the EPT tables failed (%d)\n", index, r);
+		return r;
+	}
+
+	const struct mb2_module *g = &mb->modules[0];
+	struct mb1_module mods[MB2_MAX_MODULES];
+	u32 nmods = 0;
+	for (u32 i = 1; i < mb->module_count; i++, nmods++) {
+		mods[nmods].data = (const u8 *)(uintptr_t)mb->modules[i].start;
+		mods[nmods].len = (size_t)(mb->modules[i].end - mb->modules[i].start);
+		mods[nmods].string = mb->modules[i].string;
+	}
+	struct mb1_load_args args = { .cmdline = g->string, .modules = mods, .module_count = nmods };
+	struct mb1_load_result res;
+	r = mb1_load((const u8 *)(uintptr_t)g->start, (size_t)(g->end - g->start),
+		     vm->ram, vm->ram_size, &args, &res);
+	if (r) {
+		printk("vm %u: %s\n", index, res.error);
+		return r;
+	}
+	vm->entry_rip = res.entry;
+	vm->mbi_gpa = res.info_addr;
+	if (index == 0)
+		printk("guest: multiboot kernel at 0x%llx-0x%llx, entry 0x%x, %llu MiB RAM, "
+		       "%u module%s, command line '%s'\n", res.kernel_start, res.kernel_end,
+		       res.entry, boot_cfg.guest_mem_mib, nmods, nmods == 1 ? "" : "s",
+		       g->string);
+	vms[index] = vm;
+	return 0;
+}
+
+int vms_prepare(const struct mb2_info *mb)
+{
+	if (mb->module_count == 0) {
+		printk("guest: no guest: the first multiboot2 module must be a multiboot "
+		       "kernel (tools/run --guest FILE)\n");
+		return -EINVAL;
+	}
+	for (u32 i = 0; i < boot_cfg.vcpus; i++) {
+		int r = vm_create(i, mb);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static volatile u32 vms_done;
+
+int vm_run_on_this_cpu(u32 index)
+{
+	struct vm *vm = vms[index];
+	int r = vmx_cpu_on();
+
+	if (!r)
+		r = vmcs_setup(vm);
+	if (!r) {
+		vmx_invept(INVEPT_SINGLE_CONTEXT, ept_eptp(&vm->ept));
+		vcpu_run(&vm->vcpu);
+	} else {
+		vm_end(vm, VM_END_CRASH, 125);
+	}
+	__atomic_add_fetch(&vms_done, 1, __ATOMIC_RELEASE);
+	return vm->status;
+}
+
+/* Called on the boot CPU after its own VM ended: waits for the others,
+ * reports each, and returns the run's status: 0 when every guest exited 0,
+ * else the first VM's non-zero status. */
+int vms_wait_and_report(void)
+{
+	while (__atomic_load_n(&vms_done, __ATOMIC_ACQUIRE) < boot_cfg.vcpus)
+		cpu_relax();
+	int status = 0;
+	for (u32 i = 0; i < boot_cfg.vcpus; i++) {
+		struct vm *vm = vms[i];
+		static const char *const how[] = { "still running", "exited",
+						   "crashed", "timed out" };
+		printk("vm %u: guest %s with status %d\n", i, how[vm->end], vm->status);
+		vcpu_print_exit_counts(&vm->vcpu);
+		if (!status && vm->status)
+			status = vm->status;
+	}
+	return status;
+}

@@ -1,0 +1,67 @@
+/*
+ * vmx/vmx.h - the VMX layer's public interface: turning VMX on, the vCPU and
+ * the VM it belongs to, and running a guest. SDM Vol. 3C, "Introduction to
+ * Virtual Machine Extensions", "Virtual Machine Control Structures", "VM
+ * Entries", "VM Exits".
+ */
+#ifndef VMX_VMX_H
+#define VMX_VMX_H
+
+#include "boot/boot.h"
+#include "ept/ept.h"
+
+/* Guest general registers, in x86 register-number order so an instruction's
+ * register field indexes them directly. RSP lives in the VMCS; its slot here
+ * is kept in step by the exit path only when a handler needs it. */
+enum guest_reg {
+	GUEST_RAX, GUEST_RCX, GUEST_RDX, GUEST_RBX, GUEST_RSP, GUEST_RBP,
+	GUEST_RSI, GUEST_RDI, GUEST_R8, GUEST_R9, GUEST_R10, GUEST_R11,
+	GUEST_R12, GUEST_R13, GUEST_R14, GUEST_R15, GUEST_NR_REGS
+};
+
+struct guest_regs {
+	u64 gpr[GUEST_NR_REGS];
+	u64 cr2;
+};
+/* vmx/entry.asm relies on this layout. */
+_Static_assert(offsetof(struct guest_regs, gpr) == 0, "entry.asm");
+_Static_assert(offsetof(struct guest_regs, cr2) == 16 * 8, "entry.asm");
+
+#define VM_EXIT_COUNTERS  80	/* basic exit reasons 0..79 */
+
+struct vm;
+
+struct vcpu {
+	struct guest_regs regs;		/* first: entry.asm takes its address */
+	struct vm *vm;
+	void *vmcs;			/* 4 KiB VMCS region */
+	bool launched;			/* VMLAUNCH done; VMRESUME next */
+	u64 cr0_shadow_fixed;		/* CR0 bits the guest may not clear */
+	u64 exits[VM_EXIT_COUNTERS];	/* per basic exit reason */
+	u64 exits_total;
+	u64 last_progress_tsc;		/* watchdog (guest_timeout=) */
+};
+
+/* Result of running a VM: the guest's exit code, or why it was stopped. */
+enum vm_end { VM_END_NONE, VM_END_EXIT, VM_END_CRASH, VM_END_TIMEOUT };
+
+/* Checks that this CPU can run doorbell's guests (VMX, IA32_FEATURE_CONTROL,
+ * EPT with 4-level walks and write-back, unrestricted guest, the controls we
+ * need). Returns 0, or -EOPNOTSUPP after printing every reason it refuses. */
+int vmx_check_support(void);
+/* Turns VMX on on this CPU (CR4.VMXE, fixed CR0/CR4 bits, VMXON). */
+int vmx_cpu_on(void);
+
+/* Builds one VM per guest core from the guest image and runs it on the
+ * calling guest core; returns the guest's exit status (or 125 when the guest
+ * crashed or the hypervisor failed). Called on each guest core. */
+int vm_run_on_this_cpu(u32 vm_index);
+/* Prepares the VMs (memory, EPT, guest image) on the boot CPU before the
+ * guest cores start them. Returns 0 or -errno after printing why. */
+int vms_prepare(const struct mb2_info *mb);
+
+/* On the boot CPU, after its own VM: waits for every VM, prints each one's
+ * end and exit counters, and returns the run's exit status. */
+int vms_wait_and_report(void);
+
+#endif /* VMX_VMX_H */

@@ -1,0 +1,202 @@
+/*
+ * vmx/vmx_priv.h - what the files of vmx/ share: the VM structure, the
+ * width-checked VMCS accessors, and the exit-handler interface.
+ */
+#ifndef VMX_VMX_PRIV_H
+#define VMX_VMX_PRIV_H
+
+#include "vmx/vmx.h"
+#include "vmx/vmx_defs.h"
+#include "vmx/vmx_qual.h"
+#include "boot/cpu.h"
+#include "drivers/drivers.h"
+
+/* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
+ * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
+#define VMX_OK            0
+#define VMX_FAIL_INVALID  1
+#define VMX_FAIL_VALID    2
+
+static inline int vmx_result(u8 cf, u8 zf)
+{
+	return cf ? VMX_FAIL_INVALID : zf ? VMX_FAIL_VALID : VMX_OK;
+}
+
+static inline int vmx_vmxon(u64 pa)
+{
+	u8 cf, zf;
+	__asm__ volatile("vmxon %2; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(pa) : "cc", "memory");
+	return vmx_result(cf, zf);
+}
+
+static inline int vmx_vmclear(u64 pa)
+{
+	u8 cf, zf;
+	__asm__ volatile("vmclear %2; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(pa) : "cc", "memory");
+	return vmx_result(cf, zf);
+}
+
+static inline int vmx_vmptrld(u64 pa)
+{
+	u8 cf, zf;
+	__asm__ volatile("vmptrld %2; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(pa) : "cc", "memory");
+	return vmx_result(cf, zf);
+}
+
+/* INVEPT types (SDM Vol. 3C, "INVEPT - Invalidate Translations Derived from EPT") */
+#define INVEPT_SINGLE_CONTEXT  1
+#define INVEPT_ALL_CONTEXT     2
+
+static inline int vmx_invept(u64 type, u64 eptp)
+{
+	struct { u64 eptp, reserved; } desc = { eptp, 0 };
+	u8 cf, zf;
+	__asm__ volatile("invept %2, %3; setc %0; setz %1"
+			 : "=r"(cf), "=r"(zf) : "m"(desc), "r"(type) : "cc", "memory");
+	return vmx_result(cf, zf);
+}
+
+/* A failed VMREAD/VMWRITE means a bug in doorbell (a field this CPU lacks or
+ * no current VMCS): stop loudly. */
+__noreturn void vmcs_access_failed(const char *op, u64 enc, int result);
+
+static inline u64 vmcs_read_raw(u64 enc)
+{
+	u64 v;
+	u8 cf, zf;
+	__asm__ volatile("vmread %3, %0; setc %1; setz %2"
+			 : "=r"(v), "=r"(cf), "=r"(zf) : "r"(enc) : "cc");
+	if (unlikely(cf | zf))
+		vmcs_access_failed("vmread", enc, vmx_result(cf, zf));
+	return v;
+}
+
+static inline void vmcs_write_raw(u64 enc, u64 v)
+{
+	u8 cf, zf;
+	__asm__ volatile("vmwrite %3, %2; setc %0; setz %1"
+			 : "=r"(cf), "=r"(zf) : "r"(enc), "r"(v) : "cc", "memory");
+	if (unlikely(cf | zf))
+		vmcs_access_failed("vmwrite", enc, vmx_result(cf, zf));
+}
+
+/* Width-checked accessors (KVM's vmcs_read32 idea): a constant encoding of
+ * the wrong width stops the build. */
+#define VMCS_ACCESSORS(bits, type, width)                                        \
+	static __attribute__((always_inline)) inline type vmcs_read##bits(u32 enc)      \
+	{                                                                            \
+		VMCS_BUILD_BUG_ON_WIDTH(enc, width);                                 \
+		return (type)vmcs_read_raw(enc);                                     \
+	}                                                                            \
+	static __attribute__((always_inline)) inline void vmcs_write##bits(u32 enc, type v) \
+	{                                                                            \
+		VMCS_BUILD_BUG_ON_WIDTH(enc, width);                                 \
+		vmcs_write_raw(enc, v);                                              \
+	}
+VMCS_ACCESSORS(16, u16, VMCS_WIDTH_16)
+VMCS_ACCESSORS(32, u32, VMCS_WIDTH_32)
+VMCS_ACCESSORS(64, u64, VMCS_WIDTH_64)
+VMCS_ACCESSORS(nat, u64, VMCS_WIDTH_NATURAL)
+
+/* The capability MSR for a control word: TRUE_ when IA32_VMX_BASIC[55]. */
+u64 vmx_ctls_msr(u32 plain, u32 true_msr);
+
+/* Prints every field of the current VMCS (vmx/vmcs.c). */
+void vmcs_dump(void);
+
+/* ---- the VM ------------------------------------------------------------- */
+#define COM1_LINE_MAX   256
+
+/* The emulated local APIC (xAPIC registers the guest platform offers). */
+struct vapic {
+	u64 base_msr;		/* IA32_APIC_BASE as the guest sees it */
+	u32 id, tpr, spiv, ldr, dfr, icr_low, icr_high, lvt[7], esr;
+	u64 ipis_dropped;	/* INIT/SIPI/fixed IPIs from the guest, never sent */
+};
+
+struct vm {
+	u32 index;
+	u64 ram_size;
+	u8 *ram;			/* host memory backing guest-physical 0.. */
+	struct ept ept;
+	u8 *io_bitmap;			/* 8 KiB: bitmap A (ports 0-0x7fff), then B */
+	u8 *msr_bitmap;			/* 4 KiB */
+	struct vcpu vcpu;
+	struct event_set *events;
+	/* emulated devices */
+	char com1_line[COM1_LINE_MAX];
+	u32 com1_len;
+	u8 com1_lcr, com1_ier, com1_mcr, com1_scratch;
+	u32 latch;			/* pc-testdev 0xe0-0xe3 */
+	u8 pic_imr[2];
+	struct vapic apic;
+	u64 unassigned_reported;
+	/* the end of the run */
+	enum vm_end end;
+	int status;
+	u64 entry_rip, mbi_gpa;
+};
+
+extern struct vm *vms[MAX_CPUS];
+
+/* Guest memory: a host pointer for [gpa, gpa + len) when it lies inside guest
+ * RAM, else NULL. */
+static inline void *vm_gpa_to_hva(struct vm *vm, u64 gpa, u64 len)
+{
+	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+		return NULL;
+	return vm->ram + gpa;
+}
+
+/* Ends the VM: the vCPU stops at its next exit-handler return. */
+void vm_end(struct vm *vm, enum vm_end how, int status);
+
+/* vmx/vmcs.c: builds the VMCS of vm's vCPU (current on this CPU). */
+int vmcs_setup(struct vm *vm);
+
+/* ---- exit handling (vmx/exit.c and friends) ------------------------------ */
+/* A handler returns after updating guest state; it advances RIP itself when
+ * the instruction completed (vcpu_skip_instruction). */
+typedef void (*exit_handler_fn)(struct vcpu *v, u64 qual);
+
+void vcpu_run(struct vcpu *v);
+void vcpu_print_exit_counts(struct vcpu *v);
+void vcpu_skip_instruction(struct vcpu *v);
+/* VMCALL (vmx/hypercall.c): returns the value for RAX. */
+s64 hypercall_dispatch(struct vcpu *v);
+void vcpu_inject_gp(struct vcpu *v);
+void vcpu_inject_ud(struct vcpu *v);
+void handle_io_instruction(struct vcpu *v, u64 qual);	/* vmx/io.c */
+void handle_msr_read(struct vcpu *v, u64 qual);		/* vmx/msr.c */
+void handle_msr_write(struct vcpu *v, u64 qual);
+void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
+void handle_ept_violation(struct vcpu *v, u64 qual);	/* vmx/mmio.c */
+void handle_ept_misconfig(struct vcpu *v, u64 qual);
+
+/* Translates a guest linear address with the guest's paging (vmx/guestmem.c);
+ * on a page fault injects #PF into the guest and returns -EFAULT. */
+int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa);
+/* Decodes and emulates the instruction that faulted on gpa (vmx/guestmem.c).
+ * False (after printing why) when it cannot: the guest must be stopped. */
+bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual);
+/* Logs an access nobody answers (rate-limited). */
+void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write);
+
+/* Port I/O against the guest's devices (vmx/devices.c): size 1, 2 or 4. */
+u32 dev_pio_read(struct vm *vm, u16 port, u32 size);
+void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val);
+/* The xAPIC page and IA32_APIC_BASE (vmx/apic.c). */
+#define XAPIC_PAGE_GPA   0xfee00000ull
+void vapic_reset(struct vapic *a);
+u32 vapic_read(struct vm *vm, u32 offset);
+void vapic_write(struct vm *vm, u32 offset, u32 val);
+int vapic_write_base_msr(struct vm *vm, u64 val);
+
+/* ---- VM-entry stub (vmx/entry.asm) -------------------------------------- */
+/* Enters the guest with regs loaded (VMRESUME if launched, else VMLAUNCH).
+ * Returns VMX_OK after a VM exit (guest registers saved in regs), or
+ * VMX_FAIL_INVALID / VMX_FAIL_VALID when the instruction itself failed. */
+int vmx_enter(struct guest_regs *regs, int launched);
+void vmx_exit_entry(void);	/* VMCS_HOST_RIP */
+
+#endif /* VMX_VMX_PRIV_H */
