@@ -75,7 +75,7 @@ int fmt_snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 #include <stdlib.h>
 #include <string.h>
 #define printk(...) printf(__VA_ARGS__)
-#define panic(...) do { printf(__VA_ARGS__); abort(); } while (0)
+#define panic(...) do { printf(__VA_ARGS__); fflush(stdout); abort(); } while (0)
 #else
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
