@@ -40,7 +40,7 @@ static bool load_pdptes(struct vcpu *v, u64 cr3)
 static void guest_write_cr0(struct vcpu *v, u64 val)
 {
 	u64 efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
-	u64 cr4 = vmcs_readnat(VMCS_CR4_READ_SHADOW);
+	u64 cr4 = guest_cr4();
 
 	/* SDM "MOV-Move to/from Control Registers": #GP for PG without PE,
 	 * NW without CD, bits 63:32 set, and long mode without PAE. */
@@ -108,13 +108,13 @@ void handle_cr_access(struct vcpu *v, u64 qual)
 	}
 	if (type == CR_ACCESS_LMSW) {
 		/* LMSW sets PE, MP, EM, TS (bits 0-3) and cannot clear PE. */
-		u64 cr0 = vmcs_readnat(VMCS_CR0_READ_SHADOW);
+		u64 cr0 = guest_cr0();
 		u64 src = cr_qual_lmsw_data(qual) & 0xf;
 		guest_write_cr0(v, (cr0 & ~0xeull) | src | (cr0 & CR0_PE));
 		return;
 	}
 	if (type == CR_ACCESS_CLTS) {
-		guest_write_cr0(v, vmcs_readnat(VMCS_CR0_READ_SHADOW) & ~BIT(3));
+		guest_write_cr0(v, guest_cr0() & ~BIT(3));
 		return;
 	}
 unexpected:

@@ -64,8 +64,8 @@ static void report_guest_state(struct vcpu *v)
 	printk("vm %u: guest RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx CR0 0x%llx CR3 0x%llx "
 	       "CR4 0x%llx EFER 0x%llx\n", v->vm->index, vmcs_readnat(VMCS_GUEST_RIP),
 	       vmcs_readnat(VMCS_GUEST_RSP), vmcs_readnat(VMCS_GUEST_RFLAGS),
-	       vmcs_readnat(VMCS_CR0_READ_SHADOW), vmcs_readnat(VMCS_GUEST_CR3),
-	       vmcs_readnat(VMCS_CR4_READ_SHADOW), vmcs_read64(VMCS_GUEST_IA32_EFER));
+	       guest_cr0(), vmcs_readnat(VMCS_GUEST_CR3),
+	       guest_cr4(), vmcs_read64(VMCS_GUEST_IA32_EFER));
 }
 
 /* ---- handlers -------------------------------------------------------------- */

@@ -34,9 +34,9 @@ static void inject_pf(u64 gla, u32 error_code)
 static int translate(struct vcpu *v, u64 gla, u32 access, u64 *gpa, u32 *pf_error)
 {
 	struct gwalk_regs r = {
-		.cr0 = vmcs_readnat(VMCS_CR0_READ_SHADOW),
+		.cr0 = guest_cr0(),
 		.cr3 = vmcs_readnat(VMCS_GUEST_CR3),
-		.cr4 = vmcs_readnat(VMCS_CR4_READ_SHADOW),
+		.cr4 = guest_cr4(),
 		.efer = vmcs_read64(VMCS_GUEST_IA32_EFER),
 		.cpl = vmx_ar_dpl(vmcs_read32(VMCS_GUEST_SS_AR_BYTES)),
 	};
@@ -62,9 +62,22 @@ static bool gpa_is_mmio(void *opaque, u64 gpa)
 	return gpa >= vm->ram_size;
 }
 
+/* The IORAM bytes for [gpa, gpa + size), or NULL outside IORAM. */
+static u8 *ioram_bytes(struct vm *vm, u64 gpa, u32 size)
+{
+	if (gpa < IORAM_GPA || gpa - IORAM_GPA > IORAM_SIZE - size)
+		return NULL;
+	return vm->ioram + (gpa - IORAM_GPA);
+}
+
 static int mmio_read(void *opaque, u64 gpa, void *buf, u32 size)
 {
 	struct vm *vm = opaque;
+	u8 *io = ioram_bytes(vm, gpa, size);
+	if (io) {
+		memcpy(buf, io, size);
+		return 0;
+	}
 	if (gpa >= XAPIC_PAGE_GPA && gpa < XAPIC_PAGE_GPA + PAGE_SIZE &&
 	    (vm->apic.base_msr & APIC_BASE_ENABLE)) {
 		/* xAPIC registers are 32 bits at 16-byte steps. */
@@ -88,6 +101,11 @@ static int mmio_read(void *opaque, u64 gpa, void *buf, u32 size)
 static int mmio_write(void *opaque, u64 gpa, void *buf, u32 size)
 {
 	struct vm *vm = opaque;
+	u8 *io = ioram_bytes(vm, gpa, size);
+	if (io) {
+		memcpy(io, buf, size);
+		return 0;
+	}
 	if (gpa >= XAPIC_PAGE_GPA && gpa < XAPIC_PAGE_GPA + PAGE_SIZE &&
 	    (vm->apic.base_msr & APIC_BASE_ENABLE)) {
 		u32 val = 0;
@@ -114,7 +132,7 @@ static int ctx_translate(void *opaque, u64 gla, bool write, u64 *gpa)
 static enum emul_cpu_mode guest_cpu_mode(void)
 {
 	u32 cs = vmcs_read32(VMCS_GUEST_CS_AR_BYTES);
-	if (!(vmcs_readnat(VMCS_CR0_READ_SHADOW) & CR0_PE))
+	if (!(guest_cr0() & CR0_PE))
 		return EMUL_MODE_REAL;
 	if (cs & VMX_AR_L)
 		return EMUL_MODE_LONG64;

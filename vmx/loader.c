@@ -84,12 +84,10 @@
 /* The PC memory layout the guest is shown: conventional memory up to the
  * extended BIOS data area, the EBDA, the VGA/option-ROM hole (not listed),
  * the system BIOS, then extended memory from 1 MiB. */
-#define PC_EBDA_START           0x9fc00ull
 #define PC_LOW_MEM_END          0xa0000ull
-#define PC_BIOS_START           0xf0000ull
 #define PC_EXT_MEM_START        0x100000ull
 #define MB1_MEM_LOWER_KIB       ((u32)(PC_LOW_MEM_END / KiB))   /* 640 */
-#define MB1_MMAP_ENTRIES        4u
+#define MB1_MMAP_ENTRIES        3u
 
 #define MB1_LOADER_NAME         "doorbell"
 #define MB1_STR_ALIGN           8u      /* start of each table in the area */
@@ -143,7 +141,7 @@ _Static_assert(sizeof(struct elf32_phdr) == 32, "ELF32 program header size");
 _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header size");
 _Static_assert(offsetof(struct elf64_ehdr, e_phoff) == 32, "ELF64 e_phoff");
 _Static_assert(offsetof(struct elf64_ehdr, e_phnum) == 56, "ELF64 e_phnum");
-_Static_assert(MB1_INFO_BASE >= PAGE_SIZE && MB1_INFO_LIMIT <= PC_EBDA_START,
+_Static_assert(MB1_INFO_BASE >= PAGE_SIZE && MB1_INFO_LIMIT <= PC_LOW_MEM_END,
 	       "the info area lies in conventional memory above page 0");
 
 /* A program header of either class, widened. */
@@ -666,12 +664,12 @@ static void mb1_write_info(struct mb1_loader *ld)
 	mb1_put32(info + MB1_INFO_MEM_UPPER,
 		  (u32)MIN((ld->ram_size - PC_EXT_MEM_START) / KiB, (u64)UINT32_MAX));
 
-	mb1_put_mmap(mmap, 0, PC_EBDA_START, MB1_MMAP_AVAILABLE);
-	mb1_put_mmap(mmap + MB1_MMAP_ENTRY_SIZE, PC_EBDA_START,
-		     PC_LOW_MEM_END - PC_EBDA_START, MB1_MMAP_RESERVED);
-	mb1_put_mmap(mmap + 2 * MB1_MMAP_ENTRY_SIZE, PC_BIOS_START,
-		     PC_EXT_MEM_START - PC_BIOS_START, MB1_MMAP_RESERVED);
-	mb1_put_mmap(mmap + 3 * MB1_MMAP_ENTRY_SIZE, PC_EXT_MEM_START,
+	/* The guest has no BIOS and no EBDA: all 640 KiB of conventional
+	 * memory is RAM (matching mem_lower), then the legacy VGA/ROM hole. */
+	mb1_put_mmap(mmap, 0, PC_LOW_MEM_END, MB1_MMAP_AVAILABLE);
+	mb1_put_mmap(mmap + MB1_MMAP_ENTRY_SIZE, PC_LOW_MEM_END,
+		     PC_EXT_MEM_START - PC_LOW_MEM_END, MB1_MMAP_RESERVED);
+	mb1_put_mmap(mmap + 2 * MB1_MMAP_ENTRY_SIZE, PC_EXT_MEM_START,
 		     ld->ram_size - PC_EXT_MEM_START, MB1_MMAP_AVAILABLE);
 	mb1_put32(info + MB1_INFO_MMAP_LENGTH, MB1_MMAP_ENTRIES * MB1_MMAP_ENTRY_SIZE);
 	mb1_put32(info + MB1_INFO_MMAP_ADDR, MB1_INFO_BASE + ld->mmap_off);

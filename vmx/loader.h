@@ -34,7 +34,7 @@
 /*
  * Where the information block and everything it points to live. Page 0 stays
  * untouched (real-mode IVT and BIOS data area on a PC, and a null pointer in
- * the guest); the area ends well below the EBDA at 0x9fc00.
+ * the guest); the area ends well below 640 KiB.
  */
 #define MB1_INFO_BASE          0x1000u
 #define MB1_INFO_LIMIT         0x9000u

@@ -108,10 +108,10 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 		u64 old = vmcs_read64(VMCS_GUEST_IA32_EFER);
 		/* LMA is read-only; LME may not change while paging is on. */
 		if ((val & ~allowed) ||
-		    (((val ^ old) & EFER_LME) && (vmcs_readnat(VMCS_CR0_READ_SHADOW) & CR0_PG)))
+		    (((val ^ old) & EFER_LME) && (guest_cr0() & CR0_PG)))
 			return false;
 		vcpu_update_long_mode((val & ~EFER_LMA) | (old & EFER_LMA),
-				      vmcs_readnat(VMCS_CR0_READ_SHADOW));
+				      guest_cr0());
 		return true;
 	}
 	case MSR_IA32_APIC_BASE:

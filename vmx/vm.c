@@ -41,7 +41,8 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 	vm->msr_bitmap = page_alloc(1);
 	vm->vcpu.vmcs = page_alloc(1);
 	vm->events = page_alloc(EVENT_SET_PAGES);
-	if (!vm->ram || !vm->io_bitmap || !vm->msr_bitmap || !vm->vcpu.vmcs || !vm->events) {
+	vm->ioram = page_alloc(IORAM_SIZE / PAGE_SIZE);
+	if (!vm->ioram || !vm->ram || !vm->io_bitmap || !vm->msr_bitmap || !vm->vcpu.vmcs || !vm->events) {
 		printk("vm %u: not enough memory for %llu MiB of guest RAM and its tables\n",
 		       index, boot_cfg.guest_mem_mib);
 		return -ENOMEM;

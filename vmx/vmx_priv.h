@@ -101,6 +101,21 @@ VMCS_ACCESSORS(nat, u64, VMCS_WIDTH_NATURAL)
 /* The capability MSR for a control word: TRUE_ when IA32_VMX_BASIC[55]. */
 u64 vmx_ctls_msr(u32 plain, u32 true_msr);
 
+/* The guest's view of CR0/CR4: its own bits from the real register, the bits
+ * we own (guest/host mask) from the read shadow (SDM "Guest/Host Masks and
+ * Read Shadows for CR0 and CR4"). */
+static inline u64 guest_cr0(void)
+{
+	u64 mask = vmcs_read_raw(VMCS_CR0_GUEST_HOST_MASK);
+	return (vmcs_read_raw(VMCS_GUEST_CR0) & ~mask) | (vmcs_read_raw(VMCS_CR0_READ_SHADOW) & mask);
+}
+
+static inline u64 guest_cr4(void)
+{
+	u64 mask = vmcs_read_raw(VMCS_CR4_GUEST_HOST_MASK);
+	return (vmcs_read_raw(VMCS_GUEST_CR4) & ~mask) | (vmcs_read_raw(VMCS_CR4_READ_SHADOW) & mask);
+}
+
 /* Prints every field of the current VMCS (vmx/vmcs.c). */
 void vmcs_dump(void);
 
@@ -128,6 +143,7 @@ struct vm {
 	u32 com1_len;
 	u8 com1_lcr, com1_ier, com1_mcr, com1_scratch;
 	u32 latch;			/* pc-testdev 0xe0-0xe3 */
+	u8 *ioram;			/* pc-testdev IORAM, IORAM_SIZE bytes */
 	u8 pic_imr[2];
 	struct vapic apic;
 	u64 unassigned_reported;
@@ -187,6 +203,10 @@ u32 dev_pio_read(struct vm *vm, u16 port, u32 size);
 void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val);
 /* The xAPIC page and IA32_APIC_BASE (vmx/apic.c). */
 #define XAPIC_PAGE_GPA   0xfee00000ull
+/* pc-testdev IORAM: RAM-like, but never mapped in EPT, so every access exits
+ * and goes through the decoder and the MMIO path. */
+#define IORAM_GPA        0xff000000ull
+#define IORAM_SIZE       (64 * KiB)
 void vapic_reset(struct vapic *a);
 u32 vapic_read(struct vm *vm, u32 offset);
 void vapic_write(struct vm *vm, u32 offset, u32 val);

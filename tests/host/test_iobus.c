@@ -20,6 +20,7 @@ struct talloc {
 
 /* Pool blocks carry their capacity in a 16-byte header. */
 #define POOL_HDR 16
+#define POOL_MIN (64 * 1024)	/* smaller blocks: plain malloc */
 
 static void *t_alloc(void *ctx, size_t bytes)
 {
@@ -31,7 +32,7 @@ static void *t_alloc(void *ctx, size_t bytes)
 		return NULL;
 	}
 	a->live++;
-	if (!a->pool)
+	if (!a->pool || bytes < POOL_MIN)
 		return malloc(bytes);
 	for (int i = 0; i < 4; i++) {
 		if (a->cache[i] && a->cache_cap[i] >= bytes) {
@@ -50,9 +51,8 @@ static void t_free(void *ctx, void *ptr, size_t bytes)
 {
 	struct talloc *a = ctx;
 
-	(void)bytes;
 	a->live--;
-	if (!a->pool) {
+	if (!a->pool || bytes < POOL_MIN) {
 		free(ptr);
 		return;
 	}

@@ -222,12 +222,11 @@ TEST(test_info_block)
 	CHECK_STR(gstr(info32(MB1_INFO_BOOT_LOADER_NAME)), "doorbell");
 	CHECK_EQ(info32(MB1_INFO_MODS_COUNT), 0);
 	CHECK_EQ(info32(12), 0);			/* boot_device: not given */
-	CHECK_EQ(info32(MB1_INFO_MMAP_LENGTH), 96);
+	CHECK_EQ(info32(MB1_INFO_MMAP_LENGTH), 72);
 
 	u32 mm = info32(MB1_INFO_MMAP_ADDR);
 	static const struct { u64 base, len; u32 type; } want[] = {
-		{ 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xf0000, 0x10000, 2 },
-		{ 0x100000, 7 * MiB, 1 },
+		{ 0, 0xa0000, 1 }, { 0xa0000, 0x60000, 2 }, { 0x100000, 7 * MiB, 1 },
 	};
 	for (u32 i = 0; i < ARRAY_SIZE(want); i++) {
 		const u8 *e = ram + mm + i * 24;
@@ -237,7 +236,7 @@ TEST(test_info_block)
 		CHECK_EQ(get32(e + 20), want[i].type);
 	}
 	/* Everything it points to lies inside the documented area. */
-	CHECK(mm >= MB1_INFO_BASE && mm + 96 <= MB1_INFO_LIMIT);
+	CHECK(mm >= MB1_INFO_BASE && mm + 72 <= MB1_INFO_LIMIT);
 	CHECK(info32(MB1_INFO_CMDLINE) >= MB1_INFO_BASE + MB1_INFO_SIZE);
 	CHECK(info32(MB1_INFO_CMDLINE) < MB1_INFO_LIMIT);
 	/* The unused part of the area is zeroed. */
@@ -248,7 +247,7 @@ TEST(test_info_block)
 	ram_reset(3 * MiB + 5 * KiB + 17);
 	CHECK_EQ(load(len, NULL), 0);
 	CHECK_EQ(info32(MB1_INFO_MEM_UPPER), 2048 + 5);
-	CHECK_EQ(get64(ram + info32(MB1_INFO_MMAP_ADDR) + 3 * 24 + 12), 2 * MiB + 5 * KiB + 17);
+	CHECK_EQ(get64(ram + info32(MB1_INFO_MMAP_ADDR) + 2 * 24 + 12), 2 * MiB + 5 * KiB + 17);
 	CHECK_STR(gstr(info32(MB1_INFO_CMDLINE)), "");
 }
 
