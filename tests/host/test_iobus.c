@@ -747,6 +747,8 @@ TEST(test_concurrent_readers)
 
 int main(void)
 {
+	/* Line-buffered, so a sanitizer's exit loses no results. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	RUN(test_empty_bus);
 	RUN(test_register_errors);
 	RUN(test_cover_rules);

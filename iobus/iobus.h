@@ -1,0 +1,348 @@
+/*
+ * iobus/iobus.h - the guest's I/O space: three address buses per VM (port
+ * I/O, MMIO, and the length-less "fast MMIO" bus), each a sorted array of
+ * ranges that an exit handler searches to find the device behind an access;
+ * the grace-period scheme that lets the buses change while a vCPU reads them;
+ * and ioeventfd, KVM's "a guest write to this address signals this event"
+ * (CONTRACTS.md section 3), with Linux's rules from virt/kvm/eventfd.c.
+ *
+ * Pure logic: memory comes from alloc/free callbacks, events leave through a
+ * signal callback, so the module also builds and is tested on the host.
+ *
+ * Concurrency: one writer at a time (the caller holds the VM's registration
+ * lock around every function marked "writer"), any number of readers (the
+ * vCPUs, through iobus_write/iobus_read) that never block and never wait for
+ * the writer. A writer copies the array, edits the copy and publishes it with
+ * one release store; readers load the pointer with acquire once per access.
+ * An old array, or an unregistered device's memory, is freed only after every
+ * online reader has reported a quiescent state (iobus_reader_quiescent: "I
+ * hold nothing from the bus"), which a vCPU does once per VM exit.
+ */
+#ifndef IOBUS_IOBUS_H
+#define IOBUS_IOBUS_H
+
+#include "lib/lib.h"
+
+/* ---- memory callbacks --------------------------------------------------- */
+
+/* Returns bytes of memory aligned for any type, or NULL. */
+typedef void *(*iobus_alloc_fn)(void *ctx, size_t bytes);
+/* Frees ptr, obtained from the alloc callback with the same bytes. */
+typedef void (*iobus_free_fn)(void *ctx, void *ptr, size_t bytes);
+
+struct iobus_mem {
+	iobus_alloc_fn alloc;
+	iobus_free_fn free;
+	void *ctx;
+};
+
+/* ---- grace periods (iobus/iobus.c) -------------------------------------- */
+
+/* Readers (vCPUs) per grace-period domain: one VM has one vCPU today. */
+#define IOBUS_MAX_READERS  8
+
+/* A block whose free waits for a grace period; lives inside the block. */
+struct iobus_retired {
+	struct iobus_retired *next;
+	u64 epoch;		/* freeable once every online reader saw it */
+	void *ptr;
+	size_t bytes;
+};
+
+/*
+ * One grace-period domain: the readers of a VM's buses and the memory retired
+ * from them. epoch counts retirements; reader_epoch[i] is the epoch reader i
+ * last reported quiescent at, or 0 while it is offline (epochs start at 1).
+ */
+struct iobus_epoch {
+	struct iobus_mem mem;
+	u64 epoch;
+	u64 reader_epoch[IOBUS_MAX_READERS];
+	struct iobus_retired *retired;	/* newest first */
+};
+
+/* Sets up an empty domain with no reader online; blocks are freed through
+ * mem. Cannot fail. */
+void iobus_epoch_init(struct iobus_epoch *ep, const struct iobus_mem *mem);
+
+/* Frees every retired block. Caller: the writer, with no reader online. */
+void iobus_epoch_destroy(struct iobus_epoch *ep);
+
+/* Reader id comes online: from now on it may call iobus_write/iobus_read on
+ * the domain's buses, and must report quiescent states. Returns 0, or -EINVAL
+ * if id >= IOBUS_MAX_READERS. Caller: reader id itself. */
+int iobus_reader_online(struct iobus_epoch *ep, u32 id);
+
+/* Reader id goes offline (it will make no lookups until it comes online
+ * again), so it no longer holds back reclamation. Caller: reader id. */
+void iobus_reader_offline(struct iobus_epoch *ep, u32 id);
+
+/* Reader id holds no pointer obtained from any bus of this domain (nor any
+ * device found through one): call at each VM exit. Wait-free: two atomic
+ * operations. Caller: reader id, online. */
+void iobus_reader_quiescent(struct iobus_epoch *ep, u32 id);
+
+/* Hands ptr (bytes, from the domain's alloc callback, with node inside it)
+ * to the domain, to be freed once every reader online now has reported a
+ * quiescent state. Caller: writer, after unpublishing every path to ptr. */
+void iobus_retire(struct iobus_epoch *ep, struct iobus_retired *node,
+		  void *ptr, size_t bytes);
+
+/* Frees the retired blocks that no reader can still hold. Called by every
+ * writer operation; call it also when idle to return memory. Caller: writer. */
+void iobus_reclaim(struct iobus_epoch *ep);
+
+/* ---- the bus (iobus/iobus.c) -------------------------------------------- */
+
+enum iobus_index {
+	IOBUS_PIO,		/* I/O ports: OUT/IN exits */
+	IOBUS_MMIO,		/* guest-physical addresses, decoded accesses */
+	IOBUS_FAST_MMIO,	/* length-0 MMIO ioeventfds, probed by address
+				 * alone before any instruction decoding */
+	IOBUS_NR
+};
+
+enum iobus_lookup {
+	IOBUS_LOOKUP_BINARY,	/* O(log n): the normal mode */
+	IOBUS_LOOKUP_LINEAR,	/* scan every range: the benchmark's baseline */
+};
+
+/* Ioeventfds per VM (CONTRACTS.md 3: exactly 65,536, one more is -ENOSPC). */
+#define IOEVENTFD_MAX        65536u
+/* Ranges the hypervisor's own emulated devices may place on one bus. */
+#define IOBUS_DEVICE_SLOTS   16u
+/* A length-0 MMIO ioeventfd takes a range on both MMIO and FAST_MMIO, any
+ * other ioeventfd one range on one bus, so a bus never needs more than every
+ * ioeventfd of the VM plus the emulated devices. */
+#define IOBUS_MAX_RANGES     (IOEVENTFD_MAX + IOBUS_DEVICE_SLOTS)
+
+struct iobus_device;
+
+/* Device callbacks. Return 0 if the access was this device's and is done,
+ * -EOPNOTSUPP (or any non-zero) to pass it on to the next range in address
+ * order. addr is the access's, len its size in bytes (0 on IOBUS_FAST_MMIO,
+ * where val is NULL: the size is not known without decoding). val holds len
+ * bytes, little-endian. Called by a reader, concurrently with the writer. */
+typedef int (*iobus_write_fn)(struct iobus_device *dev, u64 addr, u32 len,
+			      const void *val);
+typedef int (*iobus_read_fn)(struct iobus_device *dev, u64 addr, u32 len,
+			     void *val);
+
+struct iobus_device_ops {
+	iobus_read_fn read;	/* NULL: never answers reads */
+	iobus_write_fn write;	/* NULL: never answers writes */
+};
+
+/* Embedded in the device's own struct (container_of). */
+struct iobus_device {
+	const struct iobus_device_ops *ops;
+};
+
+/*
+ * One registration. A range of length len > 0 covers [addr, addr + len); a
+ * length-0 range matches accesses starting exactly at addr, of any size.
+ * max_last is the largest last byte of this and every earlier range, which
+ * makes "the first range that can contain addr" a binary search even when
+ * ranges overlap.
+ */
+struct iobus_range {
+	u64 addr;
+	u64 max_last;
+	struct iobus_device *dev;
+	u32 len;
+	u32 reserved;
+};
+
+/* What a reader sees: count ranges sorted by (addr, len), equal keys in
+ * registration order. Immutable once published. */
+struct iobus_array {
+	struct iobus_retired retired;
+	u32 count;
+	struct iobus_range ranges[];
+};
+
+struct iobus {
+	struct iobus_array *cur;	/* published; NULL = no ranges */
+	struct iobus_epoch *ep;
+	u32 lookup;			/* enum iobus_lookup */
+};
+
+/* Sets up an empty bus whose memory comes from, and is retired to, ep. */
+void iobus_init(struct iobus *bus, struct iobus_epoch *ep);
+
+/* Frees the published array (not the devices). Caller: writer, with no
+ * reader online. */
+void iobus_destroy(struct iobus *bus);
+
+/* Switches lookups to mode (enum iobus_lookup); both modes offer an access to
+ * the same devices in the same order. Returns 0 or -EINVAL. Any caller. */
+int iobus_set_lookup(struct iobus *bus, u32 mode);
+
+/* Number of ranges now published. Caller: writer or an online reader. */
+u32 iobus_count(const struct iobus *bus);
+
+/* Adds the range [addr, addr + len) (len 0: the address alone) for dev, after
+ * any range with the same (addr, len). Returns 0, -EINVAL (dev without ops,
+ * range past the end of the address space), -EEXIST (dev already has this
+ * exact range), -ENOSPC (IOBUS_MAX_RANGES reached) or -ENOMEM. Caller: writer.
+ * O(n): the array is copied. */
+int iobus_register(struct iobus *bus, u64 addr, u32 len,
+		   struct iobus_device *dev);
+
+/* Removes dev's range (addr, len). Returns 0, -ENOENT or -ENOMEM (nothing
+ * changed). Readers may still call dev until the next grace period: free it
+ * with iobus_retire. Caller: writer. */
+int iobus_unregister(struct iobus *bus, u64 addr, u32 len,
+		     struct iobus_device *dev);
+
+/* Offers a write to the devices whose range covers [addr, addr + len) (len 0:
+ * ranges covering addr; length-0 ranges: starting at addr), in (addr, len)
+ * order, until one returns 0. Returns 0 if a device took it, -EOPNOTSUPP if
+ * none did. Caller: an online reader (or the writer). */
+int iobus_write(struct iobus *bus, u64 addr, u32 len, const void *val);
+
+/* The same for a read into val (len bytes). */
+int iobus_read(struct iobus *bus, u64 addr, u32 len, void *val);
+
+/* Calls fn for each range overlapping the bytes [first, last] (a length-0
+ * range occupies its address), in bus order, until fn returns true. Returns
+ * true if fn stopped the walk. Caller: writer or an online reader. */
+typedef bool (*iobus_visit_fn)(void *arg, const struct iobus_range *r);
+bool iobus_for_each_overlap(struct iobus *bus, u64 first, u64 last,
+			    iobus_visit_fn fn, void *arg);
+
+/* Two-phase updates, to change several buses all or nothing: prepare builds
+ * (and allocates) the next array without publishing it; commit publishes it
+ * and retires the old one, and cannot fail; abort frees the unpublished
+ * array. A bus must have at most one prepared update at a time, and no other
+ * change between prepare and commit. Same errors as register/unregister. */
+struct iobus_update {
+	struct iobus *bus;
+	struct iobus_array *next;	/* NULL when the bus becomes empty */
+};
+int iobus_prepare_register(struct iobus *bus, u64 addr, u32 len,
+			   struct iobus_device *dev, struct iobus_update *up);
+int iobus_prepare_unregister(struct iobus *bus, u64 addr, u32 len,
+			     struct iobus_device *dev, struct iobus_update *up);
+void iobus_commit(struct iobus_update *up);
+void iobus_abort(struct iobus_update *up);
+
+/* ---- ioeventfd (iobus/ioeventfd.c) -------------------------------------- */
+
+/* The hypercall's argument (CONTRACTS.md 3): Linux's struct kvm_ioeventfd
+ * with the eventfd replaced by an event id. */
+struct doorbell_ioeventfd {
+	u64 datamatch;
+	u64 addr;
+	u32 len;
+	s32 event;
+	u32 flags;
+	u8  pad[36];
+};
+_Static_assert(sizeof(struct doorbell_ioeventfd) == 64, "ioeventfd ABI size");
+_Static_assert(offsetof(struct doorbell_ioeventfd, datamatch) == 0, "ABI");
+_Static_assert(offsetof(struct doorbell_ioeventfd, addr) == 8, "ABI");
+_Static_assert(offsetof(struct doorbell_ioeventfd, len) == 16, "ABI");
+_Static_assert(offsetof(struct doorbell_ioeventfd, event) == 20, "ABI");
+_Static_assert(offsetof(struct doorbell_ioeventfd, flags) == 24, "ABI");
+_Static_assert(offsetof(struct doorbell_ioeventfd, pad) == 28, "ABI");
+
+#define DOORBELL_IOEVENTFD_FLAG_DATAMATCH  BIT(0)  /* signal only on datamatch */
+#define DOORBELL_IOEVENTFD_FLAG_PIO        BIT(1)  /* port, not MMIO address */
+#define DOORBELL_IOEVENTFD_FLAG_DEASSIGN   BIT(2)  /* remove, not add */
+#define DOORBELL_IOEVENTFD_VALID_FLAGS     (DOORBELL_IOEVENTFD_FLAG_DATAMATCH | \
+					    DOORBELL_IOEVENTFD_FLAG_PIO |       \
+					    DOORBELL_IOEVENTFD_FLAG_DEASSIGN)
+
+#define IOEVENTFD_MAX_EVENTS    1024	/* event ids 0..1023 (CONTRACTS.md 3) */
+#define IOEVENTFD_PIO_PORTS     0x10000ull	/* 16-bit I/O address space */
+#define IOEVENTFD_MAX_RESERVED  16	/* port ranges kept for devices */
+#define IOEVENTFD_DEFAULT_WINDOW_BASE  0xd0000000ull	/* CONTRACTS.md 3 */
+#define IOEVENTFD_DEFAULT_WINDOW_SIZE  (256 * MiB)
+
+/* A hit: the guest wrote to event's doorbell. Called by a reader (vCPU). */
+typedef void (*ioeventfd_signal_fn)(void *ctx, s32 event);
+/* The first MMIO doorbell arrived on, or the last one left, the 4 KiB page
+ * at gpa_page: mark it (or unmark it) so guest writes there exit (an EPT
+ * misconfiguration) instead of reaching memory. Called by the writer. */
+typedef void (*ioeventfd_page_fn)(void *ctx, u64 gpa_page);
+
+struct ioeventfd_hooks {
+	ioeventfd_signal_fn signal;
+	ioeventfd_page_fn page_mark;	/* optional */
+	ioeventfd_page_fn page_unmark;	/* optional */
+	void *ctx;
+};
+
+struct ioeventfd_port_range {
+	u16 first, last;		/* inclusive */
+};
+
+struct ioeventfd;			/* one assignment (iobus/ioeventfd.c) */
+
+/* A VM's I/O space: its buses, its ioeventfds and the policy for them. The
+ * emulated devices register on buses[] directly. */
+struct ioeventfd_table {
+	struct iobus_epoch ep;
+	struct iobus buses[IOBUS_NR];
+	struct ioeventfd *list;		/* every ioeventfd, newest first */
+	u32 count;
+	u32 limit;			/* IOEVENTFD_MAX; -ENOSPC beyond */
+	u64 window_base, window_size;	/* where MMIO doorbells may lie */
+	struct ioeventfd_port_range reserved[IOEVENTFD_MAX_RESERVED];
+	u32 reserved_count;
+	struct ioeventfd_hooks hooks;
+};
+
+/* Sets up a VM's I/O space: empty buses, no ioeventfd, the default doorbell
+ * window, and the emulated devices' ports (CONTRACTS.md 2) reserved. */
+void ioeventfd_table_init(struct ioeventfd_table *t, const struct iobus_mem *mem,
+			  const struct ioeventfd_hooks *hooks);
+
+/* Frees every ioeventfd, array and retired block (devices the caller
+ * registered are its own). Caller: writer, with no reader online. */
+void ioeventfd_table_destroy(struct ioeventfd_table *t);
+
+/* Sets the MMIO doorbell window to [base, base + size). Existing doorbells
+ * stay. Returns 0, or -EINVAL for size 0 or a window past 2^64. Writer. */
+int ioeventfd_set_window(struct ioeventfd_table *t, u64 base, u64 size);
+
+/* Forbids PIO doorbells on ports [first, first + count) (an emulated device
+ * answers there). Returns 0, -EINVAL (count 0, past port 0xffff) or -ENOSPC
+ * (IOEVENTFD_MAX_RESERVED ranges already). Writer. */
+int ioeventfd_reserve_ports(struct ioeventfd_table *t, u32 first, u32 count);
+
+/*
+ * The IOEVENTFD hypercall: assigns, or with FLAG_DEASSIGN removes, a doorbell.
+ * Returns 0 or, checked in this order:
+ *   assign:   -EINVAL  unknown flag, len not 0/1/2/4/8, addr + len wraps,
+ *                      len 0 with PIO or with DATAMATCH;
+ *             -EBADF   event not in 0..1023 (KVM: a bad eventfd);
+ *             -EPERM   MMIO: [addr, addr + max(len, 1)) not inside the
+ *                      window; PIO: past port 0xffff, or on a reserved port;
+ *             -EEXIST  same bus and addr as an existing doorbell, and either
+ *                      has len 0, or same len and (either is a wildcard, or
+ *                      equal datamatch);
+ *             -ENOSPC  the VM already holds t->limit doorbells;
+ *             -ENOMEM  (nothing changed).
+ *   deassign: -EINVAL  unknown flag; -EBADF bad event;
+ *             -ENOENT  no doorbell with this bus, event, addr, len,
+ *                      wildcard-ness and (if not wildcard) datamatch;
+ *             -ENOMEM  (nothing changed).
+ * A length-0 MMIO doorbell is on IOBUS_MMIO and IOBUS_FAST_MMIO, added and
+ * removed on both or neither. Caller: writer.
+ */
+int ioeventfd_ioctl(struct ioeventfd_table *t,
+		    const struct doorbell_ioeventfd *args);
+
+/* True if an MMIO doorbell has a byte on the 4 KiB page holding gpa (so
+ * guest writes there must exit). Caller: writer or an online reader. */
+bool ioeventfd_page_has_mmio_doorbell(struct ioeventfd_table *t, u64 gpa);
+
+/* Parses "pio:ADDR:LEN:EVENT[:DATAMATCH]" or "mmio:ADDR:LEN:EVENT[:DATAMATCH]"
+ * (numbers decimal or 0x-hex) into out (an assign; DATAMATCH given sets
+ * FLAG_DATAMATCH). Returns 0 or -EINVAL (malformed, or LEN/EVENT out of
+ * their field's range); the ioctl checks the rest. */
+int ioeventfd_parse_spec(const char *spec, struct doorbell_ioeventfd *out);
+
+#endif /* IOBUS_IOBUS_H */

@@ -1,0 +1,473 @@
+/*
+ * iobus/ioeventfd.c - doorbells: a guest write to a registered port or MMIO
+ * address signals an event instead of being emulated (CONTRACTS.md 3, the
+ * IOEVENTFD hypercall). The rules are KVM's (Linux virt/kvm/eventfd.c:
+ * kvm_assign_ioeventfd, ioeventfd_check_collision, ioeventfd_in_range), with
+ * an event id where KVM has an eventfd, a per-VM limit, and a placement policy
+ * of ours: MMIO doorbells inside the doorbell window, PIO doorbells off the
+ * emulated devices' ports.
+ *
+ * Each doorbell is an iobus device on IOBUS_PIO or IOBUS_MMIO; a length-0
+ * MMIO doorbell is also on IOBUS_FAST_MMIO, probed by address alone. Finding
+ * a doorbell by address (collisions, deassign, page marking) goes through the
+ * bus's sorted array, so it costs O(log n), not a walk of every doorbell.
+ */
+#include "iobus/iobus.h"
+
+struct ioeventfd {
+	struct iobus_device dev;	/* on buses[bus] (and FAST_MMIO) */
+	struct iobus_retired retired;	/* freed a grace period after removal */
+	struct ioeventfd *next, *prev;	/* the table's list */
+	struct ioeventfd_table *table;
+	u64 addr;
+	u64 datamatch;			/* meaningful unless wildcard */
+	u32 len;			/* 0: any access size */
+	s32 event;
+	u32 bus;			/* IOBUS_PIO or IOBUS_MMIO */
+	bool wildcard;			/* no FLAG_DATAMATCH: any value hits */
+};
+
+#define ioeventfd_of(d) \
+	((struct ioeventfd *)(void *)((char *)(d) - offsetof(struct ioeventfd, dev)))
+
+/* Ports the emulated devices answer (CONTRACTS.md 2, "Devices the guest
+ * sees"): PIC master and slave, pc-testdev latch, exit port, COM1. */
+static const struct ioeventfd_port_range default_reserved[] = {
+	{ 0x20,  0x21  },
+	{ 0xa0,  0xa1  },
+	{ 0xe0,  0xe3  },
+	{ 0xf4,  0xf7  },
+	{ 0x3f8, 0x3ff },
+};
+
+/* ---- the doorbell as a bus device --------------------------------------- */
+
+/*
+ * KVM's ioeventfd_in_range: the address must be exact; length 0 matches any
+ * size; otherwise the size must be the same, and with a datamatch the value
+ * written, read at the access size (1, 2, 4 or 8 bytes), must equal the full
+ * 64-bit datamatch (so a datamatch wider than the access never hits).
+ */
+static bool ioeventfd_in_range(const struct ioeventfd *p, u64 addr, u32 len,
+			       const void *val)
+{
+	u64 v;
+
+	if (addr != p->addr)
+		return false;
+	if (p->len == 0)
+		return true;
+	if (len != p->len)
+		return false;
+	if (p->wildcard)
+		return true;
+	switch (len) {
+	case 1: { u8 x;  memcpy(&x, val, sizeof(x)); v = x; break; }
+	case 2: { u16 x; memcpy(&x, val, sizeof(x)); v = x; break; }
+	case 4: { u32 x; memcpy(&x, val, sizeof(x)); v = x; break; }
+	case 8: { u64 x; memcpy(&x, val, sizeof(x)); v = x; break; }
+	default:
+		return false;
+	}
+	return v == p->datamatch;
+}
+
+/* A hit is signalled and consumed; a miss goes on to the next range. */
+static int ioeventfd_dev_write(struct iobus_device *dev, u64 addr, u32 len,
+			       const void *val)
+{
+	struct ioeventfd *p = ioeventfd_of(dev);
+
+	if (!ioeventfd_in_range(p, addr, len, val))
+		return -EOPNOTSUPP;
+	p->table->hooks.signal(p->table->hooks.ctx, p->event);
+	return 0;
+}
+
+/* No read callback: a read of a doorbell is emulated as usual. */
+static const struct iobus_device_ops ioeventfd_dev_ops = {
+	.write = ioeventfd_dev_write,
+};
+
+/* ---- the table ---------------------------------------------------------- */
+
+void ioeventfd_table_init(struct ioeventfd_table *t, const struct iobus_mem *mem,
+			  const struct ioeventfd_hooks *hooks)
+{
+	ASSERT(hooks->signal);
+	iobus_epoch_init(&t->ep, mem);
+	for (u32 i = 0; i < IOBUS_NR; i++)
+		iobus_init(&t->buses[i], &t->ep);
+	t->list = NULL;
+	t->count = 0;
+	t->limit = IOEVENTFD_MAX;
+	t->window_base = IOEVENTFD_DEFAULT_WINDOW_BASE;
+	t->window_size = IOEVENTFD_DEFAULT_WINDOW_SIZE;
+	t->reserved_count = ARRAY_SIZE(default_reserved);
+	for (u32 i = 0; i < ARRAY_SIZE(default_reserved); i++)
+		t->reserved[i] = default_reserved[i];
+	t->hooks = *hooks;
+}
+
+void ioeventfd_table_destroy(struct ioeventfd_table *t)
+{
+	struct ioeventfd *p = t->list;
+
+	for (u32 i = 0; i < IOBUS_NR; i++)
+		iobus_destroy(&t->buses[i]);	/* asserts no reader online */
+	while (p) {
+		struct ioeventfd *next = p->next;
+		t->ep.mem.free(t->ep.mem.ctx, p, sizeof(*p));
+		p = next;
+	}
+	t->list = NULL;
+	t->count = 0;
+	iobus_epoch_destroy(&t->ep);
+}
+
+int ioeventfd_set_window(struct ioeventfd_table *t, u64 base, u64 size)
+{
+	if (size == 0 || base + (size - 1) < base)
+		return -EINVAL;
+	t->window_base = base;
+	t->window_size = size;
+	return 0;
+}
+
+int ioeventfd_reserve_ports(struct ioeventfd_table *t, u32 first, u32 count)
+{
+	if (count == 0 || first >= IOEVENTFD_PIO_PORTS ||
+	    count > IOEVENTFD_PIO_PORTS - first)
+		return -EINVAL;
+	if (t->reserved_count >= IOEVENTFD_MAX_RESERVED)
+		return -ENOSPC;
+	t->reserved[t->reserved_count++] = (struct ioeventfd_port_range){
+		.first = (u16)first,
+		.last = (u16)(first + count - 1),
+	};
+	return 0;
+}
+
+/* ---- finding doorbells on a bus ----------------------------------------- */
+
+struct doorbell_query;
+typedef bool (*doorbell_match_fn)(const struct doorbell_query *q,
+				  const struct ioeventfd *p);
+
+struct doorbell_query {
+	u64 addr;		/* exact start address wanted */
+	doorbell_match_fn match;
+	const struct ioeventfd *want;	/* what match compares against */
+	const struct doorbell_ioeventfd *args;
+	struct ioeventfd *found;
+};
+
+static bool query_visit(void *arg, const struct iobus_range *r)
+{
+	struct doorbell_query *q = arg;
+	struct ioeventfd *p;
+
+	if (r->dev->ops != &ioeventfd_dev_ops || r->addr != q->addr)
+		return false;
+	p = ioeventfd_of(r->dev);
+	if (!q->match(q, p))
+		return false;
+	q->found = p;
+	return true;
+}
+
+/* The doorbell at q->addr on bus that q->match accepts, or NULL. */
+static struct ioeventfd *doorbell_find(struct ioeventfd_table *t, u32 bus,
+				       struct doorbell_query *q)
+{
+	q->found = NULL;
+	iobus_for_each_overlap(&t->buses[bus], q->addr, q->addr, query_visit, q);
+	return q->found;
+}
+
+/* KVM's ioeventfd_check_collision (the bus and address already agree): two
+ * doorbells could both answer one write. */
+static bool match_collision(const struct doorbell_query *q,
+			    const struct ioeventfd *p)
+{
+	const struct ioeventfd *n = q->want;
+
+	return !p->len || !n->len ||
+	       (p->len == n->len &&
+		(p->wildcard || n->wildcard || p->datamatch == n->datamatch));
+}
+
+/* KVM's kvm_deassign_ioeventfd_idx: every field the assign set must agree. */
+static bool match_deassign(const struct doorbell_query *q,
+			   const struct ioeventfd *p)
+{
+	const struct doorbell_ioeventfd *a = q->args;
+	bool wildcard = !(a->flags & DOORBELL_IOEVENTFD_FLAG_DATAMATCH);
+
+	return p->event == a->event && p->len == a->len &&
+	       p->wildcard == wildcard &&
+	       (wildcard || p->datamatch == a->datamatch);
+}
+
+static bool page_visit(void *arg, const struct iobus_range *r)
+{
+	(void)arg;
+	return r->dev->ops == &ioeventfd_dev_ops;
+}
+
+bool ioeventfd_page_has_mmio_doorbell(struct ioeventfd_table *t, u64 gpa)
+{
+	u64 page = ALIGN_DOWN(gpa, PAGE_SIZE);
+
+	return iobus_for_each_overlap(&t->buses[IOBUS_MMIO], page,
+				      page + (PAGE_SIZE - 1), page_visit, NULL);
+}
+
+/* The pages holding an MMIO doorbell's bytes: one, or two if it straddles. */
+static u32 doorbell_pages(const struct ioeventfd *p, u64 pages[2])
+{
+	u64 last = p->addr + (p->len ? p->len : 1) - 1;
+
+	pages[0] = ALIGN_DOWN(p->addr, PAGE_SIZE);
+	pages[1] = ALIGN_DOWN(last, PAGE_SIZE);
+	return pages[1] == pages[0] ? 1 : 2;
+}
+
+/* ---- assign and deassign ------------------------------------------------ */
+
+static bool len_is_valid(u32 len)
+{
+	/* KVM: "must be natural-word sized, or 0 to ignore length" */
+	return len == 0 || len == 1 || len == 2 || len == 4 || len == 8;
+}
+
+static bool event_is_valid(s32 event)
+{
+	return event >= 0 && event < IOEVENTFD_MAX_EVENTS;
+}
+
+/* Our placement policy; addr + len is known not to wrap. */
+static bool placement_allowed(const struct ioeventfd_table *t, bool pio,
+			      u64 addr, u32 len)
+{
+	if (!pio) {
+		u64 extent = len ? len : 1;
+		return addr >= t->window_base &&
+		       t->window_size >= extent &&
+		       addr - t->window_base <= t->window_size - extent;
+	}
+	if (addr + len > IOEVENTFD_PIO_PORTS)
+		return false;
+	for (u32 i = 0; i < t->reserved_count; i++)
+		if (addr <= t->reserved[i].last &&
+		    addr + len - 1 >= t->reserved[i].first)
+			return false;
+	return true;
+}
+
+static int ioeventfd_assign(struct ioeventfd_table *t,
+			    const struct doorbell_ioeventfd *args)
+{
+	bool pio = args->flags & DOORBELL_IOEVENTFD_FLAG_PIO;
+	bool datamatch = args->flags & DOORBELL_IOEVENTFD_FLAG_DATAMATCH;
+	bool fast = !pio && args->len == 0;
+	u32 bus = pio ? IOBUS_PIO : IOBUS_MMIO;
+	struct ioeventfd probe, *p;
+	struct doorbell_query q;
+	struct iobus_update up_bus, up_fast;
+	bool marked[2] = { false, false };
+	u64 pages[2];
+	u32 npages = 0;
+	int ret;
+
+	if (!len_is_valid(args->len))
+		return -EINVAL;
+	if (args->addr + args->len < args->addr)
+		return -EINVAL;
+	/* Length 0 exists only for MMIO, where the fast path cannot know the
+	 * value (or the size) without decoding the instruction. */
+	if (args->len == 0 && (pio || datamatch))
+		return -EINVAL;
+	if (!event_is_valid(args->event))
+		return -EBADF;
+	if (!placement_allowed(t, pio, args->addr, args->len))
+		return -EPERM;
+
+	probe = (struct ioeventfd){
+		.addr = args->addr,
+		.datamatch = datamatch ? args->datamatch : 0,
+		.len = args->len,
+		.event = args->event,
+		.bus = bus,
+		.wildcard = !datamatch,
+	};
+	q = (struct doorbell_query){ .addr = args->addr,
+				     .match = match_collision, .want = &probe };
+	if (doorbell_find(t, bus, &q))
+		return -EEXIST;
+	if (t->count >= t->limit)
+		return -ENOSPC;
+
+	p = t->ep.mem.alloc(t->ep.mem.ctx, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*p = probe;
+	p->dev.ops = &ioeventfd_dev_ops;
+	p->table = t;
+	ret = iobus_prepare_register(&t->buses[bus], p->addr, p->len, &p->dev,
+				     &up_bus);
+	if (ret)
+		goto fail_free;
+	/* KVM puts a length-0 MMIO doorbell on the fast-MMIO bus as well. If
+	 * that fails, the first registration is undone: it was never seen. */
+	if (fast) {
+		ret = iobus_prepare_register(&t->buses[IOBUS_FAST_MMIO], p->addr,
+					     0, &p->dev, &up_fast);
+		if (ret)
+			goto fail_abort;
+	}
+
+	if (!pio) {
+		npages = doorbell_pages(p, pages);
+		for (u32 i = 0; i < npages; i++)
+			marked[i] = ioeventfd_page_has_mmio_doorbell(t, pages[i]);
+	}
+	iobus_commit(&up_bus);
+	if (fast)
+		iobus_commit(&up_fast);
+	p->prev = NULL;
+	p->next = t->list;
+	if (t->list)
+		t->list->prev = p;
+	t->list = p;
+	t->count++;
+	for (u32 i = 0; i < npages; i++)
+		if (!marked[i] && t->hooks.page_mark)
+			t->hooks.page_mark(t->hooks.ctx, pages[i]);
+	iobus_reclaim(&t->ep);
+	return 0;
+
+fail_abort:
+	iobus_abort(&up_bus);
+fail_free:
+	t->ep.mem.free(t->ep.mem.ctx, p, sizeof(*p));
+	return ret;
+}
+
+static int ioeventfd_deassign(struct ioeventfd_table *t,
+			      const struct doorbell_ioeventfd *args)
+{
+	bool pio = args->flags & DOORBELL_IOEVENTFD_FLAG_PIO;
+	u32 bus = pio ? IOBUS_PIO : IOBUS_MMIO;
+	struct iobus_update up_bus, up_fast;
+	struct doorbell_query q;
+	struct ioeventfd *p;
+	u64 pages[2];
+	u32 npages = 0;
+	int ret;
+
+	if (!event_is_valid(args->event))
+		return -EBADF;
+	q = (struct doorbell_query){ .addr = args->addr,
+				     .match = match_deassign, .args = args };
+	p = doorbell_find(t, bus, &q);
+	if (!p)
+		return -ENOENT;
+
+	ret = iobus_prepare_unregister(&t->buses[bus], p->addr, p->len, &p->dev,
+				       &up_bus);
+	if (ret)
+		return ret;
+	if (!pio && p->len == 0) {
+		ret = iobus_prepare_unregister(&t->buses[IOBUS_FAST_MMIO],
+					       p->addr, 0, &p->dev, &up_fast);
+		if (ret) {
+			iobus_abort(&up_bus);
+			return ret;
+		}
+	}
+	iobus_commit(&up_bus);
+	if (!pio && p->len == 0)
+		iobus_commit(&up_fast);
+
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		t->list = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	t->count--;
+	if (!pio) {
+		npages = doorbell_pages(p, pages);
+		for (u32 i = 0; i < npages; i++)
+			if (!ioeventfd_page_has_mmio_doorbell(t, pages[i]) &&
+			    t->hooks.page_unmark)
+				t->hooks.page_unmark(t->hooks.ctx, pages[i]);
+	}
+	/* A vCPU that found p before the commit may still be calling it. */
+	iobus_retire(&t->ep, &p->retired, p, sizeof(*p));
+	iobus_reclaim(&t->ep);
+	return 0;
+}
+
+int ioeventfd_ioctl(struct ioeventfd_table *t,
+		    const struct doorbell_ioeventfd *args)
+{
+	/* CONTRACTS.md 3: any other flag bit is -EINVAL, assign or not. */
+	if (args->flags & ~(u32)DOORBELL_IOEVENTFD_VALID_FLAGS)
+		return -EINVAL;
+	if (args->flags & DOORBELL_IOEVENTFD_FLAG_DEASSIGN)
+		return ioeventfd_deassign(t, args);
+	return ioeventfd_assign(t, args);
+}
+
+/* ---- the command-line form ---------------------------------------------- */
+
+#define SPEC_MIN_FIELDS  4	/* kind:ADDR:LEN:EVENT */
+#define SPEC_MAX_FIELDS  5	/* ...:DATAMATCH */
+
+int ioeventfd_parse_spec(const char *spec, struct doorbell_ioeventfd *out)
+{
+	const char *field[SPEC_MAX_FIELDS];
+	size_t flen[SPEC_MAX_FIELDS];
+	u32 nfields = 0;
+	u64 num[SPEC_MAX_FIELDS] = { 0 };
+	struct doorbell_ioeventfd d;
+	const char *s = spec;
+
+	if (!spec)
+		return -EINVAL;
+	for (;;) {
+		const char *end = strchr(s, ':');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		if (nfields == SPEC_MAX_FIELDS)
+			return -EINVAL;
+		field[nfields] = s;
+		flen[nfields++] = n;
+		if (!end)
+			break;
+		s = end + 1;
+	}
+	if (nfields < SPEC_MIN_FIELDS)
+		return -EINVAL;
+	for (u32 i = 1; i < nfields; i++)
+		if (parse_u64(field[i], flen[i], &num[i]))
+			return -EINVAL;
+	if (num[2] > UINT32_MAX || num[3] > INT32_MAX)
+		return -EINVAL;
+
+	memset(&d, 0, sizeof(d));
+	if (flen[0] == 3 && memcmp(field[0], "pio", 3) == 0)
+		d.flags = DOORBELL_IOEVENTFD_FLAG_PIO;
+	else if (!(flen[0] == 4 && memcmp(field[0], "mmio", 4) == 0))
+		return -EINVAL;
+	d.addr = num[1];
+	d.len = (u32)num[2];
+	d.event = (s32)num[3];
+	if (nfields == SPEC_MAX_FIELDS) {
+		d.flags |= DOORBELL_IOEVENTFD_FLAG_DATAMATCH;
+		d.datamatch = num[4];
+	}
+	*out = d;
+	return 0;
+}
