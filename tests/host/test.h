@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Line-buffer stdout so a sanitizer abort loses no line already printed. */
+__attribute__((constructor)) static void test_line_buffer(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 static int test_failed_checks;
 static int test_passed, test_failed;
 
