@@ -52,6 +52,18 @@ TEST(test_defaults)
 	CHECK_EQ(cfg.ioeventfd[15][63], 0);
 }
 
+TEST(test_platform)
+{
+	CHECK_EQ(run(""), 0);
+	CHECK_STR(cfg.platform, "hardware");
+	CHECK_EQ(run("platform=bochs"), 0);
+	CHECK_STR(cfg.platform, "bochs");
+	CHECK_EQ(W.count, 0);
+	/* A name longer than the field is cut, never overflows. */
+	CHECK_EQ(run("platform=averyveryverylongplatformname"), 0);
+	CHECK_EQ(strlen(cfg.platform), sizeof(cfg.platform) - 1);
+}
+
 TEST(test_empty_and_spaces)
 {
 	CHECK_EQ(run(""), 0);
@@ -277,6 +289,7 @@ TEST(test_warn_null_and_count)
 int main(void)
 {
 	RUN(test_defaults);
+	RUN(test_platform);
 	RUN(test_empty_and_spaces);
 	RUN(test_every_key);
 	RUN(test_last_one_wins);
