@@ -127,6 +127,10 @@ extern struct boot_config boot_cfg;
 void *page_alloc(u64 npages);
 void *page_alloc_aligned(u64 npages, u64 align);
 void page_free(void *p, u64 npages);
+/* Zeroed memory of any size (whole pages above 2 KiB); kfree takes the same
+ * size back. NULL when memory is exhausted. Safe on any CPU. */
+void *kmalloc(size_t size);
+void kfree(void *p, size_t size);
 
 /* ---- events and the service core (boot/service.c) ----------------------- */
 #define EVENTS_PER_VM      1024

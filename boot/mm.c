@@ -85,3 +85,80 @@ u64 mm_free_bytes(void)
 	pmm_lock_drop(flags);
 	return n;
 }
+
+/* ---- small objects ---------------------------------------------------------
+ * kmalloc serves sizes up to KMALLOC_MAX from power-of-two classes carved out
+ * of whole pages, each class with a free list; larger sizes take whole pages.
+ * The caller passes the size back to kfree (as the iobus allocator callbacks
+ * do), so no header is needed. Memory comes back zeroed.
+ */
+#define KMALLOC_MIN_SHIFT  4	/* 16 bytes */
+#define KMALLOC_MAX_SHIFT  11	/* 2 KiB */
+#define KMALLOC_CLASSES    (KMALLOC_MAX_SHIFT - KMALLOC_MIN_SHIFT + 1)
+#define KMALLOC_MAX        (1u << KMALLOC_MAX_SHIFT)
+
+struct kfree_obj {
+	struct kfree_obj *next;
+};
+
+static struct kfree_obj *kmalloc_free[KMALLOC_CLASSES];
+static u32 kmalloc_lock;
+
+static u32 kmalloc_class(size_t size)
+{
+	u32 c = 0;
+	while ((1u << (c + KMALLOC_MIN_SHIFT)) < size)
+		c++;
+	return c;
+}
+
+void *kmalloc(size_t size)
+{
+	if (size == 0)
+		size = 1;
+	if (size > KMALLOC_MAX)
+		return page_alloc((size + PAGE_SIZE - 1) / PAGE_SIZE);
+
+	u32 c = kmalloc_class(size);
+	size_t obj = 1u << (c + KMALLOC_MIN_SHIFT);
+	u64 flags = irq_save();
+	while (__atomic_exchange_n(&kmalloc_lock, 1, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	if (!kmalloc_free[c]) {
+		u8 *page = page_alloc(1);
+		for (size_t off = 0; page && off < PAGE_SIZE; off += obj) {
+			struct kfree_obj *o = (struct kfree_obj *)(page + off);
+			o->next = kmalloc_free[c];
+			kmalloc_free[c] = o;
+		}
+	}
+	struct kfree_obj *o = kmalloc_free[c];
+	if (o)
+		kmalloc_free[c] = o->next;
+	__atomic_store_n(&kmalloc_lock, 0, __ATOMIC_RELEASE);
+	irq_restore(flags);
+	if (o)
+		memset(o, 0, obj);
+	return o;
+}
+
+void kfree(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size == 0)
+		size = 1;
+	if (size > KMALLOC_MAX) {
+		page_free(p, (size + PAGE_SIZE - 1) / PAGE_SIZE);
+		return;
+	}
+	u32 c = kmalloc_class(size);
+	u64 flags = irq_save();
+	while (__atomic_exchange_n(&kmalloc_lock, 1, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	struct kfree_obj *o = p;
+	o->next = kmalloc_free[c];
+	kmalloc_free[c] = o;
+	__atomic_store_n(&kmalloc_lock, 0, __ATOMIC_RELEASE);
+	irq_restore(flags);
+}

@@ -5,20 +5,20 @@
  */
 #include "lib/lib.h"
 
+/* REP STOSB / REP MOVSB: fast-string operations are as quick as any loop we
+ * could write on every CPU since Ivy Bridge ("Enhanced REP MOVSB and STOSB",
+ * SDM Vol. 1, "Fast-String Operation"), and one instruction in Bochs. */
 void *memset(void *dst, int c, size_t n)
 {
-	u8 *d = dst;
-	while (n--)
-		*d++ = (u8)c;
+	void *d = dst;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	u8 *d = dst;
-	const u8 *s = src;
-	while (n--)
-		*d++ = *s++;
+	void *d = dst;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
 	return dst;
 }
 

@@ -1,8 +1,12 @@
 /*
- * vmx/devices.c - the guest platform's port devices (CONTRACTS.md 2): COM1
- * (enough of a 16550 for polled output), the exit port 0xf4, the pc-testdev
- * latch 0xe0-0xe3, and the two 8259 PICs (masks only: no interrupt is ever
- * delivered). Anything else is an unassigned port.
+ * vmx/devices.c - the guest platform's devices (CONTRACTS.md 2) and the bus
+ * they live on. Like KVM's, every device is a range on one of the VM's I/O
+ * buses (iobus/), next to the guest's doorbells: a port or MMIO access is one
+ * binary-search lookup, and an address nobody answers is "unassigned" (reads
+ * all ones, writes dropped, logged at a limited rate).
+ * Ports: COM1 (enough of a 16550 for polled output), the exit port 0xf4, the
+ * pc-testdev latch 0xe0-0xe3, the two 8259 PICs (masks only: no interrupt is
+ * ever delivered). MMIO: the xAPIC page (vmx/apic.c) and pc-testdev IORAM.
  */
 #include "vmx/vmx_priv.h"
 
@@ -69,7 +73,7 @@ void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write)
 	report_unassigned(vm, what, addr, write);
 }
 
-u32 dev_pio_read(struct vm *vm, u16 port, u32 size)
+static u32 dev_pio_read(struct vm *vm, u16 port, u32 size)
 {
 	u32 ones = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 
@@ -92,13 +96,10 @@ u32 dev_pio_read(struct vm *vm, u16 port, u32 size)
 		return vm->pic_imr[port == PORT_PIC2 + 1];
 	if (port == PORT_PIC1 || port == PORT_PIC2)
 		return 0;		/* IRR/ISR: nothing is ever pending */
-	if (port >= PORT_EXIT && port <= PORT_EXIT_END)
-		return ones;
-	report_unassigned(vm, "port", port, false);
-	return ones;
+	return ones;	/* the exit port reads as nothing */
 }
 
-void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val)
+static void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val)
 {
 	if (port >= PORT_LATCH && port <= PORT_LATCH_END) {
 		u32 shift = (port - PORT_LATCH) * 8u;
@@ -131,7 +132,112 @@ void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val)
 		vm_end(vm, VM_END_EXIT, (int)val);
 		return;
 	}
-	if (port > PORT_EXIT && port <= PORT_EXIT_END)
-		return;
-	report_unassigned(vm, "port", port, true);
+	/* 0xf5-0xf7: the rest of the exit device, ignored */
+}
+
+/* ---- bus glue -------------------------------------------------------------- */
+
+static struct vm *dev_vm(struct iobus_device *d)
+{
+	return ((struct vm_device *)d)->vm;
+}
+
+static int ports_read(struct iobus_device *d, u64 addr, u32 len, void *val)
+{
+	if (len > 4)
+		return -EOPNOTSUPP;
+	u32 v = dev_pio_read(dev_vm(d), (u16)addr, len);
+	memcpy(val, &v, len);
+	return 0;
+}
+
+static int ports_write(struct iobus_device *d, u64 addr, u32 len, const void *val)
+{
+	u32 v = 0;
+	if (len > 4)
+		return -EOPNOTSUPP;
+	memcpy(&v, val, len);
+	dev_pio_write(dev_vm(d), (u16)addr, len, v);
+	return 0;
+}
+
+/* xAPIC registers are 32 bits wide at 16-byte steps; a narrower read takes
+ * the bytes it covers, a write must be an aligned dword (SDM "Local APIC
+ * Register Address Map": other accesses are undefined, we drop them). While
+ * the APIC is disabled in IA32_APIC_BASE the page is unassigned. */
+static int apic_read(struct iobus_device *d, u64 addr, u32 len, void *val)
+{
+	struct vm *vm = dev_vm(d);
+	if (!(vm->apic.base_msr & APIC_BASE_ENABLE))
+		return -EOPNOTSUPP;
+	u64 wide = (u64)vapic_read(vm, (u32)(addr - XAPIC_PAGE_GPA) & ~3u) >> ((addr & 3) * 8);
+	memset(val, 0, len);
+	memcpy(val, &wide, MIN(len, 4u));
+	return 0;
+}
+
+static int apic_write(struct iobus_device *d, u64 addr, u32 len, const void *val)
+{
+	struct vm *vm = dev_vm(d);
+	u32 v = 0;
+	if (!(vm->apic.base_msr & APIC_BASE_ENABLE))
+		return -EOPNOTSUPP;
+	memcpy(&v, val, MIN(len, 4u));
+	if ((addr & 3) == 0 && len >= 4)
+		vapic_write(vm, (u32)(addr - XAPIC_PAGE_GPA), v);
+	return 0;
+}
+
+static int ioram_read(struct iobus_device *d, u64 addr, u32 len, void *val)
+{
+	memcpy(val, dev_vm(d)->ioram + (addr - IORAM_GPA), len);
+	return 0;
+}
+
+static int ioram_write(struct iobus_device *d, u64 addr, u32 len, const void *val)
+{
+	memcpy(dev_vm(d)->ioram + (addr - IORAM_GPA), val, len);
+	return 0;
+}
+
+static const struct iobus_device_ops ports_ops = { .read = ports_read, .write = ports_write };
+static const struct iobus_device_ops apic_ops = { .read = apic_read, .write = apic_write };
+static const struct iobus_device_ops ioram_ops = { .read = ioram_read, .write = ioram_write };
+
+int vm_devices_register(struct vm *vm)
+{
+	static const struct { u16 first; u32 count; } port_ranges[] = {
+		{ PORT_PIC1, 2 }, { PORT_PIC2, 2 }, { PORT_LATCH, 4 },
+		{ PORT_EXIT, 4 }, { PORT_COM1, 8 },
+	};
+	struct iobus *pio = &vm->io.buses[IOBUS_PIO], *mmio = &vm->io.buses[IOBUS_MMIO];
+	int r = 0;
+
+	vm->dev_ports = (struct vm_device){ { &ports_ops }, vm };
+	vm->dev_apic = (struct vm_device){ { &apic_ops }, vm };
+	vm->dev_ioram = (struct vm_device){ { &ioram_ops }, vm };
+	for (size_t i = 0; i < ARRAY_SIZE(port_ranges) && !r; i++)
+		r = iobus_register(pio, port_ranges[i].first, port_ranges[i].count,
+				   &vm->dev_ports.base);
+	if (!r)
+		r = iobus_register(mmio, XAPIC_PAGE_GPA, PAGE_SIZE, &vm->dev_apic.base);
+	if (!r)
+		r = iobus_register(mmio, IORAM_GPA, IORAM_SIZE, &vm->dev_ioram.base);
+	return r;
+}
+
+void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val)
+{
+	if (iobus_read(&vm->io.buses[bus], addr, size, val)) {
+		report_unassigned(vm, bus == IOBUS_PIO ? "port" : "guest-physical address",
+				  addr, false);
+		memset(val, 0xff, size);
+	}
+}
+
+void vm_bus_write(struct vm *vm, u32 bus, u64 addr, u32 size, const void *val)
+{
+	if (iobus_write(&vm->io.buses[bus], addr, size, val))
+		report_unassigned(vm, bus == IOBUS_PIO ? "port" : "guest-physical address",
+				  addr, true);
 }

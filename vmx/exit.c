@@ -309,6 +309,9 @@ void vcpu_run(struct vcpu *v)
 			break;
 		}
 		v->launched = true;
+		/* Each exit is a quiescent point for the VM's I/O buses: this
+		 * vCPU holds no bus array from before it (iobus grace periods). */
+		iobus_reader_quiescent(&vm->io.ep, 0);
 		u32 reason = vmcs_read32(VMCS_EXIT_REASON);
 		if (exit_reason_is_entry_failure(reason)) {
 			report_entry_failure(v, reason);

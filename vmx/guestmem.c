@@ -54,7 +54,7 @@ int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa)
 	return r;
 }
 
-/* ---- the MMIO side: the xAPIC page, everything unassigned ------------------ */
+/* ---- the MMIO side: through the VM's MMIO bus ----------------------------- */
 
 static bool gpa_is_mmio(void *opaque, u64 gpa)
 {
@@ -62,63 +62,34 @@ static bool gpa_is_mmio(void *opaque, u64 gpa)
 	return gpa >= vm->ram_size;
 }
 
-/* The IORAM bytes for [gpa, gpa + size), or NULL outside IORAM. */
-static u8 *ioram_bytes(struct vm *vm, u64 gpa, u32 size)
-{
-	if (gpa < IORAM_GPA || gpa - IORAM_GPA > IORAM_SIZE - size)
-		return NULL;
-	return vm->ioram + (gpa - IORAM_GPA);
-}
-
 static int mmio_read(void *opaque, u64 gpa, void *buf, u32 size)
 {
-	struct vm *vm = opaque;
-	u8 *io = ioram_bytes(vm, gpa, size);
-	if (io) {
-		memcpy(buf, io, size);
-		return 0;
-	}
-	if (gpa >= XAPIC_PAGE_GPA && gpa < XAPIC_PAGE_GPA + PAGE_SIZE &&
-	    (vm->apic.base_msr & APIC_BASE_ENABLE)) {
-		/* xAPIC registers are 32 bits at 16-byte steps. */
-		u32 val = vapic_read(vm, (u32)(gpa - XAPIC_PAGE_GPA) & ~3u);
-		u32 shift = (u32)(gpa & 3) * 8;
-		u64 wide = (u64)val >> shift;
-		memcpy(buf, &wide, size > 4 ? 4 : size);
-		if (size > 4)
-			memset((u8 *)buf + 4, 0, size - 4);
-		return 0;
-	}
-	if (gpa < vm->ram_size) {
-		memcpy(buf, vm->ram + gpa, size);	/* RAM reached by MOVS */
-		return 0;
-	}
-	vm_report_unassigned(vm, "guest-physical address", gpa, false);
-	memset(buf, 0xff, size);
+	vm_bus_read(opaque, IOBUS_MMIO, gpa, size, buf);
 	return 0;
 }
 
 static int mmio_write(void *opaque, u64 gpa, void *buf, u32 size)
 {
-	struct vm *vm = opaque;
-	u8 *io = ioram_bytes(vm, gpa, size);
-	if (io) {
-		memcpy(io, buf, size);
-		return 0;
-	}
-	if (gpa >= XAPIC_PAGE_GPA && gpa < XAPIC_PAGE_GPA + PAGE_SIZE &&
-	    (vm->apic.base_msr & APIC_BASE_ENABLE)) {
-		u32 val = 0;
-		memcpy(&val, buf, size > 4 ? 4 : size);
-		if ((gpa & 3) == 0)
-			vapic_write(vm, (u32)(gpa - XAPIC_PAGE_GPA), val);
-		return 0;
-	}
-	if (gpa < vm->ram_size) {
-		memcpy(vm->ram + gpa, buf, size);
-		return 0;
-	}
-	vm_report_unassigned(vm, "guest-physical address", gpa, true);
+	vm_bus_write(opaque, IOBUS_MMIO, gpa, size, buf);
+	return 0;
+}
+
+/* Guest RAM on the other side of a MOVS (the emulator asks is_mmio). */
+static int ram_read(void *opaque, u64 gpa, void *buf, u32 size)
+{
+	void *p = vm_gpa_to_hva(opaque, gpa, size);
+	if (!p)
+		return mmio_read(opaque, gpa, buf, size);
+	memcpy(buf, p, size);
+	return 0;
+}
+
+static int ram_write(void *opaque, u64 gpa, void *buf, u32 size)
+{
+	void *p = vm_gpa_to_hva(opaque, gpa, size);
+	if (!p)
+		return mmio_write(opaque, gpa, buf, size);
+	memcpy(p, buf, size);
 	return 0;
 }
 
@@ -196,8 +167,8 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	ctx.is_mmio = gpa_is_mmio;
 	ctx.mmio_read = mmio_read;
 	ctx.mmio_write = mmio_write;
-	ctx.mem_read = mmio_read;
-	ctx.mem_write = mmio_write;
+	ctx.mem_read = ram_read;
+	ctx.mem_write = ram_write;
 	if (boot_cfg.trace)
 		printk("trace: vm %u emulate %s at gpa 0x%llx\n", vm->index,
 		       emul_describe(&insn, text, sizeof(text)), gpa);

@@ -1,15 +1,71 @@
 /*
  * vmx/hypercall.c - VMCALL: RAX = number, arguments in RBX, RCX, RDX, RSI,
- * result in RAX (CONTRACTS.md 3, KVM's convention). No other register
- * changes. Numbers without an implementation yet return -ENOSYS.
+ * result in RAX: 0 or a count, or a negative Linux errno (CONTRACTS.md 3,
+ * KVM's convention). No other register changes. A guest outside 64-bit mode
+ * passes 32-bit arguments: the upper halves are ignored.
  */
 #include "vmx/vmx_priv.h"
 
+#define HC_IOEVENTFD   1
+#define HC_EVENT_READ  2
+#define HC_NOTIFY      3
+
+/* EVENT_READ waits at most this long for the service core to catch up with
+ * every signal raised so far. Generous: the service core normally needs
+ * microseconds. In Bochs the TSC counts instructions, so the bound there is a
+ * count of instructions, not wall-clock time. */
+#define EVENT_READ_TIMEOUT_US  100000
+
+static u64 hc_arg(struct vcpu *v, enum guest_reg reg)
+{
+	u64 x = v->regs.gpr[reg];
+	bool long64 = (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L) &&
+		      (vmcs_read32(VMCS_ENTRY_CTLS) & VM_ENTRY_IA32E_MODE_GUEST);
+	return long64 ? x : (u32)x;
+}
+
+/* IOEVENTFD: the 64-byte struct doorbell_ioeventfd at guest-physical RBX. */
+static s64 hc_ioeventfd(struct vcpu *v)
+{
+	u64 gpa = hc_arg(v, GUEST_RBX);
+	const void *p = vm_gpa_to_hva(v->vm, gpa, sizeof(struct doorbell_ioeventfd));
+	struct doorbell_ioeventfd args;
+
+	if (!p)
+		return -EFAULT;
+	memcpy(&args, p, sizeof(args));	/* one snapshot: the guest can't race us */
+	return ioeventfd_ioctl(&v->vm->io, &args);
+}
+
+static s64 hc_event_read(struct vcpu *v)
+{
+	u64 id = hc_arg(v, GUEST_RBX);
+	u64 count;
+
+	if (id >= EVENTS_PER_VM)
+		return -EBADF;
+	int r = event_read(v->vm->events, (u32)id, EVENT_READ_TIMEOUT_US, &count);
+	return r ? r : (s64)count;
+}
+
+static s64 hc_notify(struct vcpu *v)
+{
+	u64 id = hc_arg(v, GUEST_RBX);
+
+	if (id >= EVENTS_PER_VM)
+		return -EBADF;
+	event_signal(v->vm->events, (u32)id);
+	return 0;
+}
+
 s64 hypercall_dispatch(struct vcpu *v)
 {
-	u64 nr = v->regs.gpr[GUEST_RAX];
+	u64 nr = hc_arg(v, GUEST_RAX);
 
 	switch (nr) {
+	case HC_IOEVENTFD:  return hc_ioeventfd(v);
+	case HC_EVENT_READ: return hc_event_read(v);
+	case HC_NOTIFY:     return hc_notify(v);
 	default:
 		if (boot_cfg.trace)
 			printk("vm %u: hypercall %llu: no such hypercall (-ENOSYS)\n",

@@ -50,7 +50,7 @@ static void string_io(struct vcpu *v, u64 qual)
 			return;		/* #PF injected; nothing done for this element */
 		void *p = vm_gpa_to_hva(vm, gpa, size);
 		if (in) {
-			val = dev_pio_read(vm, port, size);
+			vm_bus_read(vm, IOBUS_PIO, port, size, &val);
 			if (p)
 				memcpy(p, &val, size);
 		} else {
@@ -58,7 +58,7 @@ static void string_io(struct vcpu *v, u64 qual)
 				memcpy(&val, p, size);
 			else
 				val = (u32)size_mask(size);	/* unassigned memory reads all ones */
-			dev_pio_write(vm, port, size, val);
+			vm_bus_write(vm, IOBUS_PIO, port, size, &val);
 		}
 		r[idx] = (r[idx] & ~amask) | ((r[idx] + (u64)step) & amask);
 		done++;
@@ -81,14 +81,18 @@ void handle_io_instruction(struct vcpu *v, u64 qual)
 		return;
 	}
 	if (io_qual_is_in(qual)) {
-		u32 val = dev_pio_read(v->vm, port, size);
+		u32 val = 0;
+		vm_bus_read(v->vm, IOBUS_PIO, port, size, &val);
 		/* IN to AL/AX keeps the rest of RAX; IN to EAX zero-extends. */
 		if (size == 4)
 			*rax = val;
 		else
 			*rax = (*rax & ~size_mask(size)) | val;
 	} else {
-		dev_pio_write(v->vm, port, size, (u32)(*rax & size_mask(size)));
+		/* A doorbell on this port signals its event and the OUT is done:
+		 * the guest resumes at once (ioeventfd). */
+		u32 val = (u32)(*rax & size_mask(size));
+		vm_bus_write(v->vm, IOBUS_PIO, port, size, &val);
 	}
 	vcpu_skip_instruction(v);
 }

@@ -20,6 +20,80 @@ static void ept_page_free(void *ctx, void *p) { (void)ctx; page_free(p, 1); }
 static u64 ept_v2p(void *ctx, const void *va) { (void)ctx; return (u64)(uintptr_t)va; }
 static void *ept_p2v(void *ctx, u64 pa) { (void)ctx; return (void *)(uintptr_t)pa; }
 
+static void *io_alloc(void *ctx, size_t bytes) { (void)ctx; return kmalloc(bytes); }
+static void io_free(void *ctx, void *p, size_t bytes) { (void)ctx; kfree(p, bytes); }
+
+static const struct iobus_mem kernel_io_mem = { .alloc = io_alloc, .free = io_free };
+
+/* ioeventfd hooks: a doorbell hit signals the event (the service core takes
+ * it from there); the first MMIO doorbell on a page makes the page EPT-
+ * misconfigured (W|X without R, as KVM's MMIO pages are), so writes to it
+ * exit as EPT_MISCONFIG; the last one removed unmaps it again. */
+static void vm_signal(void *ctx, s32 event)
+{
+	struct vm *vm = ctx;
+	event_signal(vm->events, (u32)event);
+}
+
+static void vm_flush_ept(struct vm *vm)
+{
+	/* Before the first VM entry there is nothing cached (and maybe no
+	 * VMXON on this CPU yet); vm_run_on_this_cpu invalidates then. */
+	if (vm->running)
+		vmx_invept(INVEPT_SINGLE_CONTEXT, ept_eptp(&vm->ept));
+}
+
+static void vm_page_mark(void *ctx, u64 gpa_page)
+{
+	struct vm *vm = ctx;
+	int r = ept_set_misconfig(&vm->ept, gpa_page);
+	if (r)
+		printk("vm %u: could not mark doorbell page 0x%llx for fast MMIO (%d); "
+		       "its accesses are still decoded\n", vm->index, gpa_page, r);
+	vm_flush_ept(vm);
+}
+
+static void vm_page_unmark(void *ctx, u64 gpa_page)
+{
+	struct vm *vm = ctx;
+	ept_clear_misconfig(&vm->ept, gpa_page);
+	vm_flush_ept(vm);
+}
+
+/* The VM's I/O space: buses with the emulated devices, the doorbell window
+ * and lookup mode from the command line, and the command line's ioeventfd=
+ * doorbells (for guests that cannot make hypercalls). */
+static int vm_io_init(struct vm *vm)
+{
+	struct ioeventfd_hooks hooks = {
+		.signal = vm_signal, .page_mark = vm_page_mark,
+		.page_unmark = vm_page_unmark, .ctx = vm,
+	};
+	ioeventfd_table_init(&vm->io, &kernel_io_mem, &hooks);
+	int r = ioeventfd_set_window(&vm->io, boot_cfg.doorbell_window_base,
+				     boot_cfg.doorbell_window_size);
+	if (!r)
+		r = vm_devices_register(vm);
+	if (r) {
+		printk("vm %u: setting up the I/O buses failed (%d)\n", vm->index, r);
+		return r;
+	}
+	for (u32 b = 0; b < IOBUS_NR; b++)
+		iobus_set_lookup(&vm->io.buses[b], boot_cfg.lookup == LOOKUP_LINEAR ?
+				 IOBUS_LOOKUP_LINEAR : IOBUS_LOOKUP_BINARY);
+	for (u32 i = 0; i < boot_cfg.ioeventfd_count; i++) {
+		const char *spec = boot_cfg.ioeventfd[i];
+		struct doorbell_ioeventfd args;
+		r = ioeventfd_parse_spec(spec, &args);
+		if (!r)
+			r = ioeventfd_ioctl(&vm->io, &args);
+		if (vm->index == 0)
+			printk(r ? "cmdline: ioeventfd=%s refused (%d)\n"
+				 : "cmdline: ioeventfd=%s registered\n", spec, r);
+	}
+	return 0;
+}
+
 static const struct ept_ops kernel_ept_ops = {
 	.alloc_page = ept_page_alloc,
 	.free_page = ept_page_free,
@@ -62,6 +136,9 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 		printk("vm %u: building the EPT tables failed (%d)\n", index, r);
 		return r;
 	}
+	r = vm_io_init(vm);
+	if (r)
+		return r;
 
 	const struct mb2_module *g = &mb->modules[0];
 	struct mb1_module mods[MB2_MAX_MODULES];
@@ -116,7 +193,10 @@ int vm_run_on_this_cpu(u32 index)
 		r = vmcs_setup(vm);
 	if (!r) {
 		vmx_invept(INVEPT_SINGLE_CONTEXT, ept_eptp(&vm->ept));
+		vm->running = true;
+		iobus_reader_online(&vm->io.ep, 0);
 		vcpu_run(&vm->vcpu);
+		iobus_reader_offline(&vm->io.ep, 0);
 	} else {
 		vm_end(vm, VM_END_CRASH, 125);
 	}

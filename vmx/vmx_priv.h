@@ -10,6 +10,7 @@
 #include "vmx/vmx_qual.h"
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
+#include "iobus/iobus.h"
 
 /* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
  * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
@@ -129,8 +130,15 @@ struct vapic {
 	u64 ipis_dropped;	/* INIT/SIPI/fixed IPIs from the guest, never sent */
 };
 
+/* An emulated device on one of the VM's buses. */
+struct vm_device {
+	struct iobus_device base;	/* first: the bus hands us &base */
+	struct vm *vm;
+};
+
 struct vm {
 	u32 index;
+	bool running;			/* its vCPU has entered the guest */
 	u64 ram_size;
 	u8 *ram;			/* host memory backing guest-physical 0.. */
 	struct ept ept;
@@ -138,6 +146,12 @@ struct vm {
 	u8 *msr_bitmap;			/* 4 KiB */
 	struct vcpu vcpu;
 	struct event_set *events;
+	/* The VM's I/O space: PIO, MMIO and FAST_MMIO buses with the emulated
+	 * devices and the guest's doorbells (iobus/). */
+	struct ioeventfd_table io;
+	struct vm_device dev_ports;	/* COM1, exit, latch, PICs */
+	struct vm_device dev_apic;	/* the xAPIC page */
+	struct vm_device dev_ioram;	/* pc-testdev IORAM */
 	/* emulated devices */
 	char com1_line[COM1_LINE_MAX];
 	u32 com1_len;
@@ -198,9 +212,12 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual);
 /* Logs an access nobody answers (rate-limited). */
 void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write);
 
-/* Port I/O against the guest's devices (vmx/devices.c): size 1, 2 or 4. */
-u32 dev_pio_read(struct vm *vm, u16 port, u32 size);
-void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val);
+/* Registers the emulated devices on vm's buses (vmx/devices.c). */
+int vm_devices_register(struct vm *vm);
+/* A guest access through the VM's buses: a doorbell or a device answers, or
+ * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
+void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);
+void vm_bus_write(struct vm *vm, u32 bus, u64 addr, u32 size, const void *val);
 /* The xAPIC page and IA32_APIC_BASE (vmx/apic.c). */
 #define XAPIC_PAGE_GPA   0xfee00000ull
 /* pc-testdev IORAM: RAM-like, but never mapped in EPT, so every access exits
