@@ -20,10 +20,10 @@
 GUEST_B        := $(BUILD)/guest
 OBJCOPY        ?= objcopy
 
-GUESTS32       := bench:bench hello:hello platform32:platform hypercall:hypercall \
+GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform hypercall:hypercall \
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
-GUESTS64       := platform64:platform hypercall64:hypercall
+GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
