@@ -9,6 +9,7 @@
  * 4 bytes, event 30), then EVENT_READ must return exactly N (printed as
  * "doorbell: flood N sent, N handled"); with noreg=1 the guest does not
  * register that doorbell itself (the hypervisor's ioeventfd= did).
+ * enospc=1 fills the VM with 65,536 doorbells and checks the next is -ENOSPC.
  */
 #include "lib/guest.h"
 
@@ -225,13 +226,34 @@ static int flood(u64 n, bool reg)
 	return got == (long)n ? 0 : 1;
 }
 
+/* enospc=1: a VM holds exactly 65,536 doorbells; one more is -ENOSPC, and a
+ * deassign makes room again. MMIO doorbells 8 bytes apart in the window. */
+static int fill_to_enospc(void)
+{
+	long r = 0;
+	u32 i;
+	u64 t0 = rdtsc();
+	for (i = 0; i < 65536 && !r; i++)
+		r = ioeventfd(WINDOW + (u64)i * 8, 4, (s32)(i % 1024), 0, 0);
+	u64 t1 = rdtsc();
+	long extra = ioeventfd(WINDOW + 65536ull * 8, 4, 1, 0, 0);
+	long del = ioeventfd(WINDOW, 4, 0, F_DEASSIGN, 0);
+	long again = ioeventfd(WINDOW + 65536ull * 8, 4, 1, 0, 0);
+	printf("doorbell: %u registered (last result %ld), one more: %ld, after a deassign: %ld "
+	       "(%u cycles per registration)\n", r ? i - 1 : i, r, extra, again,
+	       (u32)((t1 - t0) / 65536));
+	return (!r && i == 65536 && extra == -ENOSPC && del == 0 && again == 0) ? 0 : 1;
+}
+
 int guest_main(u32 magic, struct multiboot_info *mbi)
 {
-	u64 n, noreg = 0;
+	u64 n, noreg = 0, enospc = 0;
 	(void)magic;
 	mb_cmdline_value(mbi, "mem", &ram_mib);
 	mb_cmdline_value(mbi, "noreg", &noreg);
 	if (mb_cmdline_value(mbi, "flood", &n))
 		return flood(n, !noreg);
+	if (mb_cmdline_value(mbi, "enospc", &enospc) && enospc)
+		return fill_to_enospc();
 	guest_run_tests(tests, ARRAY_SIZE(tests));
 }
