@@ -228,12 +228,12 @@ static int flood(u64 n, bool reg)
 
 /* enospc=1: a VM holds exactly 65,536 doorbells; one more is -ENOSPC, and a
  * deassign makes room again. MMIO doorbells 8 bytes apart in the window. */
-static int fill_to_enospc(void)
+static int fill_to_enospc(u32 limit)
 {
 	long r = 0;
 	u32 i;
 	u64 t0 = rdtsc();
-	for (i = 0; i < 65536 && !r; i++)
+	for (i = 0; i < limit && !r; i++)
 		r = ioeventfd(WINDOW + (u64)i * 8, 4, (s32)(i % 1024), 0, 0);
 	u64 t1 = rdtsc();
 	long extra = ioeventfd(WINDOW + 65536ull * 8, 4, 1, 0, 0);
@@ -241,7 +241,7 @@ static int fill_to_enospc(void)
 	long again = ioeventfd(WINDOW + 65536ull * 8, 4, 1, 0, 0);
 	printf("doorbell: %u registered (last result %ld), one more: %ld, after a deassign: %ld "
 	       "(%u cycles per registration)\n", r ? i - 1 : i, r, extra, again,
-	       (u32)((t1 - t0) / 65536));
+	       (u32)((t1 - t0) / limit));
 	return (!r && i == 65536 && extra == -ENOSPC && del == 0 && again == 0) ? 0 : 1;
 }
 
@@ -254,6 +254,6 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 	if (mb_cmdline_value(mbi, "flood", &n))
 		return flood(n, !noreg);
 	if (mb_cmdline_value(mbi, "enospc", &enospc) && enospc)
-		return fill_to_enospc();
+		return fill_to_enospc(enospc == 1 ? 65536 : (u32)enospc);
 	guest_run_tests(tests, ARRAY_SIZE(tests));
 }

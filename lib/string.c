@@ -5,20 +5,26 @@
  */
 #include "lib/lib.h"
 
-/* REP STOSB / REP MOVSB: fast-string operations are as quick as any loop we
- * could write on every CPU since Ivy Bridge ("Enhanced REP MOVSB and STOSB",
- * SDM Vol. 1, "Fast-String Operation"), and one instruction in Bochs. */
+/* Fast-string operations (SDM Vol. 1, "Fast-String Operation"): quadwords
+ * for the bulk, then bytes for the tail. On hardware REP MOVSB alone would do
+ * as well since Ivy Bridge; emulators step a REP per element, so moving eight
+ * bytes a step makes the I/O bus's copy-on-write arrays 8x cheaper there. */
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	u64 pattern = 0x0101010101010101ull * (u8)c;
+	size_t q = n / 8, b = n % 8;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(b) : "a"(pattern) : "memory");
 	return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
+	size_t q = n / 8, b = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) :: "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(b) :: "memory");
 	return dst;
 }
 

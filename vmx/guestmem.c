@@ -39,6 +39,7 @@ static int translate(struct vcpu *v, u64 gla, u32 access, u64 *gpa, u32 *pf_erro
 		.cr4 = guest_cr4(),
 		.efer = vmcs_read64(VMCS_GUEST_IA32_EFER),
 		.cpl = vmx_ar_dpl(vmcs_read32(VMCS_GUEST_SS_AR_BYTES)),
+		.rflags = vmcs_readnat(VMCS_GUEST_RFLAGS),	/* AC, for SMAP */
 	};
 	return gwalk_translate(&r, gla, access, gwalk_read_guest, v->vm, gpa, pf_error);
 }
@@ -50,6 +51,16 @@ int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa)
 	if (r == -EFAULT) {
 		v->regs.cr2 = gla;
 		inject_pf(gla, pf_error);
+	} else if (r == -ERANGE) {
+		/* A non-canonical address: the CPU raises #GP(0), not #PF
+		 * (SDM Vol. 3A, "Canonical Addressing"). */
+		vcpu_inject_gp(v);
+		r = -EFAULT;
+	} else if (r) {
+		printk("vm %u: walking the guest's page tables for 0x%llx failed (%d)\n",
+		       v->vm->index, gla, r);
+		vm_end(v->vm, VM_END_CRASH, 125);
+		r = -EFAULT;
 	}
 	return r;
 }

@@ -7,6 +7,7 @@
  * Area", and Vol. 3D, Appendix A.
  */
 #include "vmx/vmx_priv.h"
+#include "vmx/loader.h"
 
 #define MSR_EFER            0xc0000080
 #define MSR_PAT             0x277
@@ -18,7 +19,6 @@
 #define CR0_PG              BIT(31)
 #define CR4_VMXE            BIT(13)
 #define RFLAGS_FIXED        BIT(1)
-#define MB1_BOOTLOADER_MAGIC 0x2badb002u
 #define TSS_MIN_LIMIT       0x67
 
 extern u8 boot_pml4[];
