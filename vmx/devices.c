@@ -129,7 +129,12 @@ static void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val)
 		return;			/* ICW1/OCW2/OCW3: accepted */
 	if (port == PORT_EXIT) {
 		com1_flush(vm);
-		vm_end(vm, VM_END_EXIT, (int)val);
+		/* A process exit status holds 8 bits; a larger code must not
+		 * wrap to 0 (success), so it is reported as 255. */
+		if (val > 255)
+			printk("vm %u: exit code 0x%x does not fit an exit status; reporting 255\n",
+			       vm->index, val);
+		vm_end(vm, VM_END_EXIT, val > 255 ? 255 : (int)val);
 		return;
 	}
 	/* 0xf5-0xf7: the rest of the exit device, ignored */
