@@ -16,18 +16,17 @@
  * count of instructions, not wall-clock time. */
 #define EVENT_READ_TIMEOUT_US  100000
 
-static u64 hc_arg(struct vcpu *v, enum guest_reg reg)
+/* Argument width: 64 bits only in 64-bit mode (IA-32e guest and CS.L). */
+static u64 hc_arg_mask(void)
 {
-	u64 x = v->regs.gpr[reg];
 	bool long64 = (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L) &&
 		      (vmcs_read32(VMCS_ENTRY_CTLS) & VM_ENTRY_IA32E_MODE_GUEST);
-	return long64 ? x : (u32)x;
+	return long64 ? ~0ull : 0xffffffffull;
 }
 
 /* IOEVENTFD: the 64-byte struct doorbell_ioeventfd at guest-physical RBX. */
-static s64 hc_ioeventfd(struct vcpu *v)
+static s64 hc_ioeventfd(struct vcpu *v, u64 gpa)
 {
-	u64 gpa = hc_arg(v, GUEST_RBX);
 	const void *p = vm_gpa_to_hva(v->vm, gpa, sizeof(struct doorbell_ioeventfd));
 	struct doorbell_ioeventfd args;
 
@@ -37,9 +36,8 @@ static s64 hc_ioeventfd(struct vcpu *v)
 	return ioeventfd_ioctl(&v->vm->io, &args);
 }
 
-static s64 hc_event_read(struct vcpu *v)
+static s64 hc_event_read(struct vcpu *v, u64 id)
 {
-	u64 id = hc_arg(v, GUEST_RBX);
 	u64 count;
 
 	if (id >= EVENTS_PER_VM)
@@ -48,10 +46,8 @@ static s64 hc_event_read(struct vcpu *v)
 	return r ? r : (s64)count;
 }
 
-static s64 hc_notify(struct vcpu *v)
+static s64 hc_notify(struct vcpu *v, u64 id)
 {
-	u64 id = hc_arg(v, GUEST_RBX);
-
 	if (id >= EVENTS_PER_VM)
 		return -EBADF;
 	event_signal(v->vm->events, (u32)id);
@@ -60,12 +56,14 @@ static s64 hc_notify(struct vcpu *v)
 
 s64 hypercall_dispatch(struct vcpu *v)
 {
-	u64 nr = hc_arg(v, GUEST_RAX);
+	u64 mask = hc_arg_mask();
+	u64 nr = v->regs.gpr[GUEST_RAX] & mask;
+	u64 arg = v->regs.gpr[GUEST_RBX] & mask;
 
 	switch (nr) {
-	case HC_IOEVENTFD:  return hc_ioeventfd(v);
-	case HC_EVENT_READ: return hc_event_read(v);
-	case HC_NOTIFY:     return hc_notify(v);
+	case HC_IOEVENTFD:  return hc_ioeventfd(v, arg);
+	case HC_EVENT_READ: return hc_event_read(v, arg);
+	case HC_NOTIFY:     return hc_notify(v, arg);
 	default:
 		if (boot_cfg.trace)
 			printk("vm %u: hypercall %llu: no such hypercall (-ENOSYS)\n",
