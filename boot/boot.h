@@ -61,6 +61,8 @@ enum notify_mode { NOTIFY_IPI, NOTIFY_POLL };
 enum lookup_mode { LOOKUP_BINARY, LOOKUP_LINEAR };
 
 #define CMDLINE_MAX_IOEVENTFD  16
+/* A guest that runs this long without one VM exit is stopped and reported. */
+#define CMDLINE_GUEST_TIMEOUT_DEFAULT_MS  10000
 
 struct boot_config {
 	u32 vcpus;			/* vcpus=N: guest cores (default 1) */
@@ -69,7 +71,7 @@ struct boot_config {
 	u64 guest_mem_mib;		/* guest_mem=MiB (default 64) */
 	u64 doorbell_window_base;	/* doorbell_window=BASE:SIZE */
 	u64 doorbell_window_size;	/*   (default 0xd0000000:256 MiB) */
-	u64 guest_timeout_ms;		/* guest_timeout=ms, 0 = none (default 0) */
+	u64 guest_timeout_ms;		/* guest_timeout=ms, 0 = none (default 10 s) */
 	enum lookup_mode lookup;	/* lookup=binary|linear (default binary) */
 	char platform[16];		/* platform=NAME (tools/run; default hardware) */
 	u32 ioeventfd_count;		/* ioeventfd=SPEC, repeatable; kept raw, */

@@ -37,7 +37,7 @@ void cmdline_defaults(struct boot_config *cfg)
 	cfg->guest_mem_mib = CMDLINE_DEFAULT_GUEST_MEM;
 	cfg->doorbell_window_base = CMDLINE_DEFAULT_WIN_BASE;
 	cfg->doorbell_window_size = CMDLINE_DEFAULT_WIN_SIZE;
-	cfg->guest_timeout_ms = 0;
+	cfg->guest_timeout_ms = CMDLINE_GUEST_TIMEOUT_DEFAULT_MS;
 	cfg->lookup = LOOKUP_BINARY;
 	memcpy(cfg->platform, "hardware", sizeof("hardware"));
 	cfg->ioeventfd_count = 0;

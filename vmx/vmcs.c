@@ -71,6 +71,9 @@ static void setup_controls(struct vm *vm)
 	vmcs_write64(VMCS_MSR_BITMAP, (u64)(uintptr_t)vm->msr_bitmap);
 	vmcs_write64(VMCS_EPT_POINTER, ept_eptp(&vm->ept));
 	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
+	if (boot_cfg.guest_timeout_ms && !(pin & PIN_BASED_PREEMPTION_TIMER) && vm->index == 0)
+		printk("vmx: this CPU has no VMX-preemption timer: guest_timeout=%llu cannot "
+		       "be enforced\n", boot_cfg.guest_timeout_ms);
 	if (pin & PIN_BASED_PREEMPTION_TIMER) {
 		u64 rate = rdmsr(IA32_VMX_MISC) & VMX_MISC_PREEMPTION_TIMER_RATE_MASK;
 		u64 ticks = (tsc_hz() / 1000 * boot_cfg.guest_timeout_ms) >> rate;

@@ -46,7 +46,7 @@ TEST(test_defaults)
 	CHECK_EQ(cfg.guest_mem_mib, 64);
 	CHECK_EQ(cfg.doorbell_window_base, 0xd0000000ull);
 	CHECK_EQ(cfg.doorbell_window_size, 0x10000000ull);
-	CHECK_EQ(cfg.guest_timeout_ms, 0);
+	CHECK_EQ(cfg.guest_timeout_ms, 10000);
 	CHECK_EQ(cfg.lookup, LOOKUP_BINARY);
 	CHECK_EQ(cfg.ioeventfd_count, 0);
 	CHECK_EQ(cfg.ioeventfd[15][63], 0);
@@ -207,7 +207,7 @@ TEST(test_number_ranges)
 	CHECK_STR(W.msg[0], "cmdline: guest_mem=12M is not a number, keeping 64");
 	CHECK_EQ(cfg.guest_mem_mib, 64);
 	CHECK_EQ(run("guest_timeout=3600001"), 1);
-	CHECK_STR(W.msg[0], "cmdline: guest_timeout=3600001 out of range 0..3600000, keeping 0");
+	CHECK_STR(W.msg[0], "cmdline: guest_timeout=3600001 out of range 0..3600000, keeping 10000");
 	CHECK_EQ(run("guest_timeout=5000 guest_timeout=1.5"), 1);
 	CHECK_STR(W.msg[0], "cmdline: guest_timeout=1.5 is not a number, keeping 5000");
 	CHECK_EQ(cfg.guest_timeout_ms, 5000);
