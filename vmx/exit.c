@@ -263,9 +263,15 @@ static void trace_exit(struct vcpu *v, u32 reason, u64 qual)
 		printk(" gpa 0x%llx", vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
 		break;
 	case EXIT_REASON_CPUID:
-	case EXIT_REASON_VMCALL:
-		printk(" rax 0x%llx rcx 0x%llx", v->regs.gpr[GUEST_RAX], v->regs.gpr[GUEST_RCX]);
+		printk(" leaf 0x%llx sub 0x%llx", v->regs.gpr[GUEST_RAX], v->regs.gpr[GUEST_RCX]);
 		break;
+	case EXIT_REASON_VMCALL: {
+		static const char *const names[] = { "?", "IOEVENTFD", "EVENT_READ", "NOTIFY" };
+		u64 nr = v->regs.gpr[GUEST_RAX];
+		printk(" %s rbx 0x%llx", nr < ARRAY_SIZE(names) ? names[nr] : "unknown",
+		       v->regs.gpr[GUEST_RBX]);
+		break;
+	}
 	case EXIT_REASON_MSR_READ:
 	case EXIT_REASON_MSR_WRITE:
 		printk(" msr 0x%llx", v->regs.gpr[GUEST_RCX] & 0xffffffffull);

@@ -32,6 +32,8 @@ static const struct iobus_mem kernel_io_mem = { .alloc = io_alloc, .free = io_fr
 static void vm_signal(void *ctx, s32 event)
 {
 	struct vm *vm = ctx;
+	if (unlikely(boot_cfg.trace))
+		printk("trace: vm %u doorbell -> event %d\n", vm->index, event);
 	event_signal(vm->events, (u32)event);
 }
 
