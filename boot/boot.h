@@ -63,6 +63,7 @@ enum lookup_mode { LOOKUP_BINARY, LOOKUP_LINEAR };
 #define CMDLINE_MAX_IOEVENTFD  16
 /* A guest that runs this long without one VM exit is stopped and reported. */
 #define CMDLINE_GUEST_TIMEOUT_DEFAULT_MS  10000
+#define CMDLINE_NO_APIC        0xffffffffu
 
 struct boot_config {
 	u32 vcpus;			/* vcpus=N: guest cores (default 1) */
@@ -74,6 +75,9 @@ struct boot_config {
 	u64 guest_timeout_ms;		/* guest_timeout=ms, 0 = none (default 10 s) */
 	enum lookup_mode lookup;	/* lookup=binary|linear (default binary) */
 	char platform[16];		/* platform=NAME (tools/run; default hardware) */
+	u32 extra_apic;			/* extra_apic=ID: also try to start this APIC
+					 * ID (tests the no-answer path); none =
+					 * CMDLINE_NO_APIC */
 	u32 ioeventfd_count;		/* ioeventfd=SPEC, repeatable; kept raw, */
 	char ioeventfd[CMDLINE_MAX_IOEVENTFD][64]; /* parsed by iobus/ */
 };

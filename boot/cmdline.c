@@ -40,6 +40,7 @@ void cmdline_defaults(struct boot_config *cfg)
 	cfg->guest_timeout_ms = CMDLINE_GUEST_TIMEOUT_DEFAULT_MS;
 	cfg->lookup = LOOKUP_BINARY;
 	memcpy(cfg->platform, "hardware", sizeof("hardware"));
+	cfg->extra_apic = CMDLINE_NO_APIC;
 	cfg->ioeventfd_count = 0;
 }
 
@@ -213,6 +214,11 @@ static bool cmdline_apply(const struct cmdline_word *w, struct boot_config *cfg,
 				    cfg->guest_timeout_ms, &v, msg, msg_size))
 			return false;
 		cfg->guest_timeout_ms = v;
+	} else if (cmdline_key_is(w, "extra_apic")) {
+		if (!cmdline_number(w, 0, CMDLINE_NO_APIC - 1, cfg->extra_apic, &v,
+				    msg, msg_size))
+			return false;
+		cfg->extra_apic = (u32)v;
 	} else if (cmdline_key_is(w, "platform")) {
 		/* Set by tools/run (bochs, qemu-tcg, qemu-kvm) for reports; a
 		 * machine booted without it is "hardware". */

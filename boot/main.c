@@ -56,6 +56,10 @@ static u32 find_cpus(u32 *ids, u32 max)
 	for (u32 i = 0; i < madt.cpu_count && n < max; i++)
 		if (madt.cpus[i].enabled)
 			ids[n++] = madt.cpus[i].apic_id;
+	if (boot_cfg.extra_apic != CMDLINE_NO_APIC && n < max) {
+		printk("smp: also trying APIC ID %u (extra_apic=)\n", boot_cfg.extra_apic);
+		ids[n++] = boot_cfg.extra_apic;
+	}
 	return n;
 }
 

@@ -52,6 +52,16 @@ TEST(test_defaults)
 	CHECK_EQ(cfg.ioeventfd[15][63], 0);
 }
 
+TEST(test_extra_apic)
+{
+	CHECK_EQ(run(""), 0);
+	CHECK_EQ(cfg.extra_apic, CMDLINE_NO_APIC);
+	CHECK_EQ(run("extra_apic=254"), 0);
+	CHECK_EQ(cfg.extra_apic, 254);
+	CHECK_EQ(run("extra_apic=0xffffffff"), 1);	/* the "none" value itself */
+	CHECK_EQ(cfg.extra_apic, CMDLINE_NO_APIC);
+}
+
 TEST(test_platform)
 {
 	CHECK_EQ(run(""), 0);
@@ -290,6 +300,7 @@ int main(void)
 {
 	RUN(test_defaults);
 	RUN(test_platform);
+	RUN(test_extra_apic);
 	RUN(test_empty_and_spaces);
 	RUN(test_every_key);
 	RUN(test_last_one_wins);
