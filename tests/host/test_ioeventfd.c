@@ -81,13 +81,14 @@ static void fx_init(struct efx *f, bool pool)
 	f->last_event = -1;
 }
 
-/* Tears down; returns the blocks leaked plus hook misuse (0 expected). */
+/* Tears down; returns the blocks leaked plus hook misuse plus frees of the
+ * wrong size (0 expected). */
 static long fx_fini(struct efx *f)
 {
 	ioeventfd_table_destroy(&f->t);
 	for (int i = 0; i < 4; i++)
 		free(f->al.cache[i]);
-	return f->al.live + f->hook_errors;
+	return f->al.live + f->hook_errors + f->al.bad_frees;
 }
 
 #define F_DM    DOORBELL_IOEVENTFD_FLAG_DATAMATCH
@@ -701,6 +702,86 @@ TEST(test_rollback_on_failure)
 	CHECK(!fx_is_marked(&f, A));
 	CHECK_EQ(f.t.count, 2);
 	CHECK_EQ(iobus_count(&f.t.buses[IOBUS_FAST_MMIO]), 1);
+	CHECK_EQ(fx_fini(&f), 0);
+}
+
+/*
+ * Fails each allocation of the ioctl d in turn: each failure is -ENOMEM with
+ * the table as it was (same published arrays, counts, blocks, hooks) and a
+ * write of len bytes at probe on bus answered as before; returns the
+ * allocations the ioctl made once none failed, or -1.
+ */
+static long ioctl_failure_points(struct efx *f, const struct doorbell_ioeventfd *d,
+				 u32 bus, u64 probe, u32 len)
+{
+	for (long k = 1; k < 16; k++) {
+		struct table_snapshot before = snap(f);
+		struct iobus_array *cur[IOBUS_NR];
+		int answer = wr(f, bus, probe, len, 0), sig = f->nsig, ret;
+		long allocs;
+		bool same = true;
+
+		for (u32 b = 0; b < IOBUS_NR; b++)
+			cur[b] = f->t.buses[b].cur;
+		talloc_arm(&f->al, k);
+		ret = ioeventfd_ioctl(&f->t, d);
+		allocs = f->al.allocs;
+		talloc_arm(&f->al, 0);
+		if (ret == 0)
+			return allocs == k - 1 ? allocs : -1;
+		for (u32 b = 0; b < IOBUS_NR; b++)
+			same &= f->t.buses[b].cur == cur[b];
+		if (ret != -ENOMEM || allocs != k || !same ||
+		    !snap_equal(snap(f), before) ||
+		    wr(f, bus, probe, len, 0) != answer || f->nsig != sig)
+			return -1;
+	}
+	return -1;
+}
+
+/* The same on buses of several chunks, where a bus update takes two or
+ * three blocks: every failure point of an assign that splits a full chunk
+ * on both MMIO buses, of its deassign, and of an append. */
+TEST(test_rollback_chunked_buses)
+{
+	struct efx f;
+	const u32 n = 2 * IOBUS_CHUNK + 10;
+	const u64 A = W + 0x10 * 100 + 8;	/* inside MMIO/FAST chunk 0 */
+	struct doorbell_ioeventfd d;
+
+	fx_init(&f, false);
+	/* Every other doorbell has length 0: MMIO holds n ranges in three
+	 * chunks, FAST_MMIO n / 2 in two. */
+	for (u32 i = 0; i < n; i++)
+		CHECK_EQ(as(&f, 0, W + 0x10ull * i, i % 2 ? 4 : 0,
+			    (s32)(i % 1024), 0), 0);
+	CHECK_EQ(f.t.buses[IOBUS_MMIO].cur->nchunks, 3);
+	CHECK_EQ(f.t.buses[IOBUS_FAST_MMIO].cur->nchunks, 2);
+	CHECK_EQ(chunk_count(f.t.buses[IOBUS_MMIO].cur, 0), IOBUS_CHUNK);
+	CHECK_EQ(chunk_count(f.t.buses[IOBUS_FAST_MMIO].cur, 0), IOBUS_CHUNK);
+
+	/* Doorbell + (two halves + top) on each bus. */
+	d = mk(0, A, 0, 7, 0);
+	CHECK_EQ(ioctl_failure_points(&f, &d, IOBUS_FAST_MMIO, A, 0), 7);
+	CHECK_EQ(f.al.failed, 7);
+	CHECK_EQ(f.t.buses[IOBUS_MMIO].cur->nchunks, 4);
+	CHECK_EQ(f.t.buses[IOBUS_FAST_MMIO].cur->nchunks, 3);
+	CHECK_HIT(&f, IOBUS_FAST_MMIO, A, 0, 0, 7);
+	CHECK_HIT(&f, IOBUS_MMIO, A, 8, 0, 7);
+	CHECK_HIT(&f, IOBUS_MMIO, A + 8, 4, 0, 101);	/* its neighbour */
+	/* Deassign: (chunk + top) on each bus. */
+	d = mk(F_DEA, A, 0, 7, 0);
+	CHECK_EQ(ioctl_failure_points(&f, &d, IOBUS_MMIO, A, 4), 4);
+	CHECK_MISS(&f, IOBUS_FAST_MMIO, A, 0, 0);
+	CHECK_MISS(&f, IOBUS_MMIO, A, 4, 0);
+	CHECK_EQ(f.t.count, n);
+	/* Appended, with a datamatch: doorbell + chunk + top. */
+	d = mk(F_DM, W + 0x10ull * n, 8, 9, 0x55);
+	CHECK_EQ(ioctl_failure_points(&f, &d, IOBUS_MMIO, W + 0x10ull * n, 8),
+		 3);
+	CHECK_HIT(&f, IOBUS_MMIO, W + 0x10ull * n, 8, 0x55, 9);
+	CHECK_MISS(&f, IOBUS_MMIO, W + 0x10ull * n, 8, 0x56);
+	CHECK_EQ(f.t.count, n + 1);
 	CHECK_EQ(fx_fini(&f), 0);
 }
 
@@ -1387,6 +1468,7 @@ int main(void)
 	RUN(test_deassign_rules);
 	RUN(test_capacity);
 	RUN(test_rollback_on_failure);
+	RUN(test_rollback_chunked_buses);
 	RUN(test_page_refcount);
 	RUN(test_parse_spec);
 	RUN(test_model_random);
