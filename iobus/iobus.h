@@ -70,6 +70,9 @@ void iobus_epoch_init(struct iobus_epoch *ep, const struct iobus_mem *mem);
 /* Frees every retired block. Caller: the writer, with no reader online. */
 void iobus_epoch_destroy(struct iobus_epoch *ep);
 
+/* True while any reader is online (teardown must wait for none). */
+bool iobus_epoch_any_online(struct iobus_epoch *ep);
+
 /* Reader id comes online: from now on it may call iobus_write/iobus_read on
  * the domain's buses, and must report quiescent states. Returns 0, or -EINVAL
  * if id >= IOBUS_MAX_READERS. Caller: reader id itself. */

@@ -5,6 +5,7 @@
  * across chunk boundaries, every allocation failure point, the bytes one
  * update costs on a full bus, a larger random model, and readers racing
  * splits and merges. */
+#include "iobus/epoch.c"
 #include "iobus/iobus.c"
 #include "tests/host/test.h"
 

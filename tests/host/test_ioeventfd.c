@@ -2,6 +2,7 @@
  * errno, hit matching, the per-VM capacity, rollback under injected
  * allocation failures, EPT page marking, the command-line spec, a pthread
  * test, and a seeded random model check against a naive reference list. */
+#include "iobus/epoch.c"
 #include "iobus/iobus.c"
 #include "iobus/ioeventfd.c"
 #include "lib/fmt.c"
