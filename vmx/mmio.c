@@ -1,8 +1,10 @@
 /*
  * vmx/mmio.c - EPT exits: guest-physical addresses that are not RAM. The
- * xAPIC page and unassigned addresses need the faulting instruction decoded
- * and emulated (emul/); EPT-misconfiguration exits are the fast-MMIO
- * doorbell path. SDM Vol. 3C, "EPT Violations", "EPT Misconfigurations",
+ * xAPIC page, IORAM, MMIO doorbells and unassigned addresses need the
+ * faulting instruction decoded and emulated (emul/) against the MMIO bus.
+ * Pages holding MMIO doorbells are EPT-misconfigured and exit as
+ * EPT_MISCONFIG; that exit will become the fast path (no decoding) and takes
+ * the full path for now. SDM Vol. 3C, "EPT Violations", "EPT Misconfigurations",
  * "Exit Qualification for EPT Violations".
  */
 #include "vmx/vmx_priv.h"
