@@ -201,3 +201,18 @@ const struct emul_op *emul_sse_op(u8 opcode, u8 mprefix)
 			return &sse_rows[i].by_prefix[col];
 	return &none;
 }
+
+/* The host tests include this file with other headers after it. */
+#undef M
+#undef B
+#undef RD
+#undef LK
+#undef STK
+#undef D64
+#undef F64
+#undef X
+#undef MM
+#undef A16
+#undef ALU_ROW
+#undef REG8
+#undef CC16
