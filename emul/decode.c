@@ -335,7 +335,7 @@ int emul_decode(const u8 *bytes, size_t len, enum emul_cpu_mode mode,
 {
 	struct dec d = { .bytes = bytes, .len = len, .pos = 0, .out = out };
 	bool opsize = false, addrsize = false, group = false;
-	u8 seg = EMUL_NR_SEGS, last_rep = 0, mprefix, reg = 0, mem_size;
+	u8 seg = EMUL_NR_SEGS, last_rep = 0, last_seg = 0, mprefix, reg = 0, mem_size;
 	const struct emul_op *op;
 	u8 b = 0;
 	int rc;
@@ -376,6 +376,7 @@ int emul_decode(const u8 *bytes, size_t len, enum emul_cpu_mode mode,
 				[PREFIX_GS - PREFIX_ES] = EMUL_SEG_GS,
 			};
 			u8 s = seg_of[b - PREFIX_ES];
+			last_seg = b;
 			if (seg_prefix_counts(mode, s))
 				seg = s;
 			break;
@@ -445,6 +446,9 @@ opcode:
 			group = true;
 		}
 	}
+	/* SDM "LTR": #UD in real-address and virtual-8086 mode. */
+	if (out->type == EMUL_OP_LTR && mode == EMUL_MODE_REAL)
+		return dec_fail(&d, -EINVAL, "unsupported instruction");
 	out->op_size = dec_op_size(mode, out->flags, out->rex, opsize);
 	out->addr_size = dec_addr_size(mode, addrsize);
 	rc = dec_operands(&d, out, mem_size, reg, group);
@@ -502,6 +506,10 @@ opcode:
 	if ((out->flags & EMUL_OPF_SRC32) && out->op_size != 8)
 		return dec_fail(&d, -EINVAL, "movsxd without rex.w unsupported");
 
+	/* SDM Vol. 1, "Control-flow Enforcement Technology": a last segment
+	 * prefix 3E on an indirect CALL/JMP is NOTRACK, not an override. */
+	if ((out->type == EMUL_OP_JMP || out->type == EMUL_OP_CALL) && last_seg == PREFIX_DS)
+		seg = EMUL_NR_SEGS;
 	if (seg != EMUL_NR_SEGS && out->type != EMUL_OP_STOS &&
 	    out->type != EMUL_OP_SCAS && !(out->flags & EMUL_OPF_STACK)) {
 		out->mem.seg = seg;
