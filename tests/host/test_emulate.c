@@ -231,6 +231,17 @@ static int run(struct emul_ctx *ctx, enum emul_cpu_mode mode, const char *hex)
 #define P16 EMUL_MODE_PROT16
 #define REAL EMUL_MODE_REAL
 
+static u64 gla_of(struct emul_ctx *c, enum emul_cpu_mode mode, const char *hex)
+{
+	struct emul_insn in;
+	u8 b[EMUL_INSN_MAX_LEN];
+	size_t n = parse_hex(hex, b);
+
+	if (emul_decode(b, n, mode, &in) != (int)n)
+		return ~0ull;
+	return emul_mem_gla(&in, c);
+}
+
 /* ---- MOV and friends ---------------------------------------------------- */
 
 TEST(test_mov_store)
@@ -677,14 +688,33 @@ TEST(test_bt)
 	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF);
 	CHECK_EQ(fake.mmio_writes, 0);
 
-	/* A register offset outside the operand addresses another word. */
+	/* A register offset outside the operand addresses another word: the
+	 * exit reports that word (EA + 4 * (offset DIV 32)), and
+	 * emul_mem_gla() names it. */
+	setup(&c);
+	mmio_put(MMIO_BASE + 4, 0x100, 4);
+	c.gprs[EMUL_REG_RAX] = 0x5000;
 	c.gprs[EMUL_REG_RCX] = 40;
-	CHECK_EQ(run(&c, L64, "0f a3 08"), -EINVAL);
-	CHECK_STR(c.why, "bt bit offset 40 outside the operand");
-	c.gprs[EMUL_REG_RCX] = 0xffffffff;
-	CHECK_EQ(run(&c, L64, "0f a3 08"), -EINVAL);
-	CHECK_STR(c.why, "bt bit offset -1 outside the operand");
+	c.gpa = MMIO_BASE + 4;
+	CHECK_EQ(run(&c, L64, "0f a3 08"), 3);
 	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF);
+	CHECK_EQ(fake.log_gpa[0], MMIO_BASE + 4);
+	CHECK_EQ(gla_of(&c, L64, "0f a3 08"), 0x5004);
+	c.gprs[EMUL_REG_RCX] = 0xffffffff;		/* -1: bit 31 of [rax-4] */
+	mmio_put(MMIO_BASE, 0x80000000, 4);
+	c.gpa = MMIO_BASE;
+	CHECK_EQ(gla_of(&c, L64, "0f a3 08"), 0x4ffc);
+	CHECK_EQ(run(&c, L64, "0f ab 08"), 3);		/* bts */
+	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF);
+	CHECK_EQ(mmio_get(MMIO_BASE, 4), 0x80000000);
+	c.gprs[EMUL_REG_RCX] = (u64)-129;		/* qword: bit 63 of [rax-24] */
+	CHECK_EQ(gla_of(&c, L64, "48 0f a3 08"), 0x5000 - 24);
+	c.gprs[EMUL_REG_RCX] = 0x7fff;			/* word: [rax + 2*0x7ff] */
+	CHECK_EQ(gla_of(&c, L64, "66 0f a3 08"), 0x5000 + 0xffe);
+	/* 16-bit addressing wraps the displaced offset. */
+	c.gprs[EMUL_REG_RBX] = 0xfffe;
+	c.gprs[EMUL_REG_RCX] = 32;
+	CHECK_EQ(gla_of(&c, REAL, "0f a3 0f"), 0x0002);
 	CHECK_EQ(fake.bad, 0);
 }
 
@@ -1043,17 +1073,6 @@ TEST(test_push_pop)
 
 /* ---- addresses ------------------------------------------------------------ */
 
-static u64 gla_of(struct emul_ctx *c, enum emul_cpu_mode mode, const char *hex)
-{
-	struct emul_insn in;
-	u8 b[EMUL_INSN_MAX_LEN];
-	size_t n = parse_hex(hex, b);
-
-	if (emul_decode(b, n, mode, &in) != (int)n)
-		return ~0ull;
-	return emul_mem_gla(&in, c);
-}
-
 TEST(test_mem_gla)
 {
 	struct emul_ctx c;
@@ -1137,7 +1156,11 @@ TEST(test_failures)
 	in.len = 2;
 	in.type = EMUL_OP_GROUP1;
 	CHECK_EQ(emul_execute(&in, &c), -EINVAL);
-	CHECK_STR(c.why, "cannot execute op type 20");
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "cannot execute op type %u", EMUL_OP_GROUP1);
+		CHECK_STR(c.why, want);
+	}
 	CHECK_EQ(fake.bad, 0);
 }
 
