@@ -507,8 +507,10 @@ opcode:
 		return dec_fail(&d, -EINVAL, "movsxd without rex.w unsupported");
 
 	/* SDM Vol. 1, "Control-flow Enforcement Technology": a last segment
-	 * prefix 3E on an indirect CALL/JMP is NOTRACK, not an override. */
-	if ((out->type == EMUL_OP_JMP || out->type == EMUL_OP_CALL) && last_seg == PREFIX_DS)
+	 * prefix 3E on an indirect CALL/JMP is NOTRACK, not an override (in
+	 * 64-bit mode it never was one, and FS/GS before it still count). */
+	if ((out->type == EMUL_OP_JMP || out->type == EMUL_OP_CALL) && last_seg == PREFIX_DS &&
+	    mode != EMUL_MODE_LONG64)
 		seg = EMUL_NR_SEGS;
 	if (seg != EMUL_NR_SEGS && out->type != EMUL_OP_STOS &&
 	    out->type != EMUL_OP_SCAS && !(out->flags & EMUL_OPF_STACK)) {
