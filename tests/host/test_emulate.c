@@ -1164,6 +1164,263 @@ TEST(test_failures)
 	CHECK_EQ(fake.bad, 0);
 }
 
+/* ---- issue 8 forms against the host CPU ---------------------------------- */
+
+/*
+ * The host executes the very instruction bytes the emulator decodes: a
+ * buffer holding the instruction and a RET, called with RAX RCX RDX RBX and
+ * RFLAGS loaded from a struct and RDI pointing at a host copy of the memory
+ * operand (the templates below all address [rdi]); the registers and flags
+ * are stored back. A divide error on the host (SIGFPE) is caught.
+ */
+struct host_state {
+	u64 rax, rcx, rdx, rbx, rflags;
+	void *code;
+	void *mem;
+};
+_Static_assert(offsetof(struct host_state, rflags) == 32, "host_run offsets");
+_Static_assert(offsetof(struct host_state, code) == 40, "host_run offsets");
+_Static_assert(offsetof(struct host_state, mem) == 48, "host_run offsets");
+
+void host_run(struct host_state *s);
+__asm__(".text\n"
+	".globl host_run\n"
+	"host_run:\n\t"
+	"push %rbx\n\t"
+	"push %rbp\n\t"
+	"push %r12\n\t"
+	"mov %rdi, %r12\n\t"
+	"mov 0(%r12), %rax\n\t"
+	"mov 8(%r12), %rcx\n\t"
+	"mov 16(%r12), %rdx\n\t"
+	"mov 24(%r12), %rbx\n\t"
+	"mov 48(%r12), %rdi\n\t"
+	"pushq 32(%r12)\n\t"
+	"popfq\n\t"
+	"call *40(%r12)\n\t"
+	"pushfq\n\t"
+	"popq 32(%r12)\n\t"
+	"mov %rax, 0(%r12)\n\t"
+	"mov %rcx, 8(%r12)\n\t"
+	"mov %rdx, 16(%r12)\n\t"
+	"mov %rbx, 24(%r12)\n\t"
+	"pop %r12\n\t"
+	"pop %rbp\n\t"
+	"pop %rbx\n\t"
+	"ret\n");
+
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+static sigjmp_buf host_fpe_jmp;
+
+static void host_fpe(int sig)
+{
+	(void)sig;
+	siglongjmp(host_fpe_jmp, 1);
+}
+
+/* Runs bytes[0..n) on the host; false if it raised #DE. */
+static bool host_exec(u8 *code, const u8 *bytes, size_t n, struct host_state *s)
+{
+	struct sigaction sa, old;
+	bool ok = true;
+
+	memcpy(code, bytes, n);
+	code[n] = 0xc3;			/* ret */
+	s->code = code;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = host_fpe;
+	sigaction(SIGFPE, &sa, &old);
+	if (sigsetjmp(host_fpe_jmp, 1) == 0)
+		host_run(s);
+	else
+		ok = false;
+	sigaction(SIGFPE, &old, NULL);
+	return ok;
+}
+
+#define T_SHXD   0x1	/* SHLD/SHRD: OF only for a count of 1; no 16-bit counts > 16 */
+#define T_BITREG 0x2	/* BT* with a register offset: keep it inside the operand */
+
+struct host_template {
+	const char *hex;	/* 64-bit mode, memory operand [rdi] */
+	u64 flags_defined;	/* the flags the SDM defines for it */
+	u8 special;		/* T_* */
+};
+
+#define F_ALL RFLAGS_ARITH
+#define F_CO  (RFLAGS_CF | RFLAGS_OF)
+#define F_SH  (RFLAGS_CF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+static const struct host_template host_templates[] = {
+	/* INC DEC NOT NEG */
+	{ "fe 07", F_ALL }, { "66 ff 07", F_ALL }, { "ff 07", F_ALL }, { "48 ff 07", F_ALL },
+	{ "fe 0f", F_ALL }, { "66 ff 0f", F_ALL }, { "ff 0f", F_ALL }, { "48 ff 0f", F_ALL },
+	{ "f6 17", F_ALL }, { "66 f7 17", F_ALL }, { "f7 17", F_ALL }, { "48 f7 17", F_ALL },
+	{ "f6 1f", F_ALL }, { "66 f7 1f", F_ALL }, { "f7 1f", F_ALL }, { "48 f7 1f", F_ALL },
+	{ "f0 ff 07", F_ALL }, { "f0 48 f7 1f", F_ALL },
+	/* MUL IMUL DIV IDIV */
+	{ "f6 27", F_CO }, { "66 f7 27", F_CO }, { "f7 27", F_CO }, { "48 f7 27", F_CO },
+	{ "f6 2f", F_CO }, { "66 f7 2f", F_CO }, { "f7 2f", F_CO }, { "48 f7 2f", F_CO },
+	{ "f6 37", 0 }, { "66 f7 37", 0 }, { "f7 37", 0 }, { "48 f7 37", 0 },
+	{ "f6 3f", 0 }, { "66 f7 3f", 0 }, { "f7 3f", 0 }, { "48 f7 3f", 0 },
+	{ "0f af 0f", F_CO }, { "66 0f af 0f", F_CO }, { "48 0f af 1f", F_CO },
+	{ "69 0f 78 56 34 12", F_CO }, { "48 6b 0f 85", F_CO }, { "66 69 1f 34 92", F_CO },
+	{ "48 69 0f 00 00 00 80", F_CO }, { "6b 0f 07", F_CO },
+	/* XADD CMPXCHG CMPXCHG8B/16B */
+	{ "0f c0 0f", F_ALL }, { "66 0f c1 0f", F_ALL }, { "0f c1 1f", F_ALL },
+	{ "f0 48 0f c1 0f", F_ALL }, { "0f c0 2f", F_ALL },
+	{ "0f b0 0f", F_ALL }, { "66 0f b1 0f", F_ALL }, { "0f b1 1f", F_ALL },
+	{ "f0 48 0f b1 0f", F_ALL }, { "0f b0 27", F_ALL },
+	{ "0f c7 0f", F_ALL }, { "f0 48 0f c7 0f", F_ALL },
+	/* BT BTS BTR BTC */
+	{ "0f a3 0f", RFLAGS_CF, T_BITREG }, { "0f ab 0f", RFLAGS_CF, T_BITREG },
+	{ "48 0f b3 0f", RFLAGS_CF, T_BITREG }, { "66 0f bb 0f", RFLAGS_CF, T_BITREG },
+	{ "f0 0f ab 1f", RFLAGS_CF, T_BITREG },
+	{ "0f ba 2f 05", RFLAGS_CF }, { "48 0f ba 37 3f", RFLAGS_CF },
+	{ "66 0f ba 3f 1f", RFLAGS_CF }, { "f0 0f ba 2f 21", RFLAGS_CF },
+	/* BSF BSR */
+	{ "0f bc 0f", RFLAGS_ZF }, { "48 0f bd 0f", RFLAGS_ZF }, { "66 0f bc 1f", RFLAGS_ZF },
+	{ "0f bd 1f", RFLAGS_ZF },
+	/* SHLD SHRD */
+	{ "0f a4 1f 05", F_SH, T_SHXD }, { "48 0f a5 1f", F_SH, T_SHXD },
+	{ "66 0f ac 1f 03", F_SH, T_SHXD }, { "0f ad 1f", F_SH, T_SHXD },
+	{ "66 0f a5 1f", F_SH, T_SHXD }, { "48 0f ac 1f 01", F_SH | RFLAGS_OF, T_SHXD },
+	{ "0f a4 1f 01", F_SH | RFLAGS_OF, T_SHXD },
+	/* SETcc CMOVcc */
+	{ "0f 90 07", F_ALL }, { "0f 91 07", F_ALL }, { "0f 92 07", F_ALL }, { "0f 93 07", F_ALL },
+	{ "0f 94 07", F_ALL }, { "0f 95 07", F_ALL }, { "0f 96 07", F_ALL }, { "0f 97 07", F_ALL },
+	{ "0f 98 07", F_ALL }, { "0f 99 07", F_ALL }, { "0f 9a 07", F_ALL }, { "0f 9b 07", F_ALL },
+	{ "0f 9c 07", F_ALL }, { "0f 9d 07", F_ALL }, { "0f 9e 07", F_ALL }, { "0f 9f 07", F_ALL },
+	{ "0f 40 0f", F_ALL }, { "0f 41 0f", F_ALL }, { "0f 42 0f", F_ALL }, { "0f 43 0f", F_ALL },
+	{ "0f 44 0f", F_ALL }, { "0f 45 0f", F_ALL }, { "0f 46 0f", F_ALL }, { "0f 47 0f", F_ALL },
+	{ "0f 48 0f", F_ALL }, { "0f 49 0f", F_ALL }, { "0f 4a 0f", F_ALL }, { "0f 4b 0f", F_ALL },
+	{ "0f 4c 0f", F_ALL }, { "0f 4d 0f", F_ALL }, { "0f 4e 0f", F_ALL }, { "0f 4f 0f", F_ALL },
+	{ "48 0f 44 0f", F_ALL }, { "66 0f 45 0f", F_ALL },
+	/* MOVBE, MOVNTI, XCHG */
+	{ "0f 38 f0 0f", F_ALL }, { "48 0f 38 f1 0f", F_ALL }, { "66 0f 38 f0 0f", F_ALL },
+	{ "66 0f 38 f1 1f", F_ALL }, { "0f c3 0f", F_ALL }, { "48 0f c3 1f", F_ALL },
+	{ "86 27", F_ALL },
+};
+#pragma GCC diagnostic pop
+
+/* Interesting operand values: edges of every width, then random. */
+static u64 pick_value(unsigned k)
+{
+	return k < ARRAY_SIZE(edge_values) ? edge_values[k] : test_rand();
+}
+
+TEST(test_new_ops_vs_host)
+{
+	enum { ROUNDS = 600 };
+	const u64 gla = 0x7000;
+	u8 *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long runs = 0, bad = 0, de = 0;
+
+	CHECK(code != MAP_FAILED);
+	if (code == MAP_FAILED)
+		return;
+	test_seed(0x8a1u);
+	for (size_t t = 0; t < ARRAY_SIZE(host_templates); t++)
+	for (unsigned k = 0; k < ROUNDS; k++) {
+		const struct host_template *ht = &host_templates[t];
+		_Alignas(16) u8 hmem[16];
+		struct host_state hs;
+		struct emul_insn in;
+		struct emul_ctx c;
+		u8 bytes[EMUL_INSN_MAX_LEN];
+		size_t n = parse_hex(ht->hex, bytes);
+		u64 fmask = ht->flags_defined, mem_lo = pick_value(k), mem_hi = test_rand();
+		bool host_ok;
+		int rc;
+
+		if (emul_decode(bytes, n, L64, &in) != (int)n) {
+			printf("  %s: decode failed: %s\n", ht->hex, in.why);
+			bad++;
+			break;
+		}
+		hs.rax = pick_value((k * 7 + 3) % (ARRAY_SIZE(edge_values) + 40));
+		hs.rcx = k & 1 ? test_rand() : pick_value((k * 5 + 1) % (ARRAY_SIZE(edge_values) + 40));
+		hs.rdx = k & 2 ? test_rand() : (k & 4 ? ~0ull : 0);
+		hs.rbx = test_rand();
+		hs.rflags = 0x202 | (test_rand() & RFLAGS_ARITH);
+		/* CMPXCHG: make the comparison succeed half of the time. */
+		if (k & 8) {
+			hs.rax = mem_lo;
+			hs.rdx = mem_hi;
+		}
+		if (ht->special & T_BITREG) {
+			hs.rcx &= 8u * in.op_size - 1;
+			hs.rbx &= 8u * in.op_size - 1;
+		}
+		if (ht->special & T_SHXD) {
+			unsigned cnt = (unsigned)(in.has_imm ? in.imm : hs.rcx) &
+				       (in.op_size == 8 ? 0x3f : 0x1f);
+			if (in.op_size == 2 && cnt > 16)
+				continue;
+			if (cnt != 1)
+				fmask &= ~RFLAGS_OF;
+		}
+		memcpy(hmem, &mem_lo, 8);
+		memcpy(hmem + 8, &mem_hi, 8);
+		hs.mem = hmem;
+
+		setup_ctx(&c);
+		c.gprs[EMUL_REG_RAX] = hs.rax;
+		c.gprs[EMUL_REG_RCX] = hs.rcx;
+		c.gprs[EMUL_REG_RDX] = hs.rdx;
+		c.gprs[EMUL_REG_RBX] = hs.rbx;
+		c.gprs[EMUL_REG_RDI] = gla;
+		c.rflags = hs.rflags;
+		c.gpa = MMIO_BASE + 0x100;
+		mmio_put(MMIO_BASE + 0x100, mem_lo, 8);
+		mmio_put(MMIO_BASE + 0x108, mem_hi, 8);
+
+		host_ok = host_exec(code, bytes, n, &hs);
+		rc = emul_execute(&in, &c);
+		if (!host_ok) {
+			de++;
+			if (rc != EMUL_EXCEPTION || c.exc.vector != EMUL_EXC_DE)
+				goto fail;
+			if (c.gprs[EMUL_REG_RAX] != hs.rax || c.gprs[EMUL_REG_RDX] != hs.rdx)
+				goto fail;
+			runs++;
+			continue;
+		}
+		if (rc != (int)n)
+			goto fail;
+		if (c.gprs[EMUL_REG_RAX] != hs.rax || c.gprs[EMUL_REG_RCX] != hs.rcx ||
+		    c.gprs[EMUL_REG_RDX] != hs.rdx || c.gprs[EMUL_REG_RBX] != hs.rbx)
+			goto fail;
+		if (memcmp(&fake.mmio[0x100], hmem, 16))
+			goto fail;
+		if ((c.rflags & fmask) != (hs.rflags & fmask) ||
+		    (c.rflags & ~RFLAGS_ARITH) != (hs.rflags & ~RFLAGS_ARITH))
+			goto fail;
+		runs++;
+		continue;
+fail:
+		if (bad++ < 12)
+			printf("  %s k=%u: rc %d, rax %llx/%llx rcx %llx/%llx rdx %llx/%llx "
+			       "rbx %llx/%llx mem %llx/%llx flags %llx/%llx (emul/host)\n",
+			       ht->hex, k, rc, c.gprs[EMUL_REG_RAX], hs.rax, c.gprs[EMUL_REG_RCX],
+			       hs.rcx, c.gprs[EMUL_REG_RDX], hs.rdx, c.gprs[EMUL_REG_RBX], hs.rbx,
+			       mmio_get(MMIO_BASE + 0x100, 8), (u64)((u64 *)hmem)[0], c.rflags,
+			       hs.rflags);
+	}
+	munmap(code, 4096);
+	printf("  %ld executions agree with the host CPU (%ld of them #DE), %zu forms\n",
+	       runs, de, ARRAY_SIZE(host_templates));
+	CHECK_EQ(bad, 0);
+	CHECK(runs > 50000);
+	CHECK(de > 100);
+}
+
 int main(void)
 {
 	RUN(test_mov_store);
@@ -1182,5 +1439,6 @@ int main(void)
 	RUN(test_push_pop);
 	RUN(test_mem_gla);
 	RUN(test_failures);
+	RUN(test_new_ops_vs_host);
 	return TEST_SUMMARY();
 }
