@@ -1421,6 +1421,457 @@ fail:
 	CHECK(de > 100);
 }
 
+/* ---- SSE and MMX moves ----------------------------------------------------- */
+
+static u8 fake_vregs[EMUL_VREG_MM0 + 8][16];
+static int vreg_calls;
+
+static int fake_vreg_read(void *opaque, u8 vreg, void *buf, u32 size)
+{
+	(void)opaque;
+	vreg_calls++;
+	if (vreg >= ARRAY_SIZE(fake_vregs) || size != (vreg >= EMUL_VREG_MM0 ? 8u : 16u))
+		return -EINVAL;
+	memcpy(buf, fake_vregs[vreg], size);
+	return 0;
+}
+
+static int fake_vreg_write(void *opaque, u8 vreg, void *buf, u32 size)
+{
+	(void)opaque;
+	vreg_calls++;
+	if (vreg >= ARRAY_SIZE(fake_vregs) || size != (vreg >= EMUL_VREG_MM0 ? 8u : 16u))
+		return -EINVAL;
+	memcpy(fake_vregs[vreg], buf, size);
+	return 0;
+}
+
+static void setup_vec(struct emul_ctx *c)
+{
+	setup(c);
+	c->vreg_read = fake_vreg_read;
+	c->vreg_write = fake_vreg_write;
+	memset(fake_vregs, 0xee, sizeof(fake_vregs));
+	vreg_calls = 0;
+	for (unsigned i = 0; i < 16; i++)
+		fake.mmio[0x200 + i] = (u8)(0x10 + i);
+}
+
+TEST(test_sse_moves)
+{
+	static const u8 pattern[16] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+					0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f };
+	struct emul_ctx c;
+	u8 zero8[8] = { 0 };
+
+	/* MOVDQU xmm9, [rax]: 16 bytes as two 8-byte MMIO reads. */
+	setup_vec(&c);
+	c.gprs[EMUL_REG_RAX] = 0x1003;		/* misaligned: fine for MOVDQU */
+	c.gpa = MMIO_BASE + 0x200;
+	CHECK_EQ(run(&c, L64, "f3 44 0f 6f 08"), 5);
+	CHECK(!memcmp(fake_vregs[9], pattern, 16));
+	CHECK_EQ(fake.mmio_reads, 2);
+	CHECK_EQ(fake.log_size[0], 8);
+	CHECK_EQ(fake.log_gpa[1], MMIO_BASE + 0x208);
+
+	/* MOVAPS/MOVDQA/MOVNTDQ misaligned: #GP(0), nothing accessed. */
+	CHECK_EQ(run(&c, L64, "0f 28 00"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK(c.exc.has_error_code);
+	CHECK_EQ(c.exc.error_code, 0);
+	CHECK_EQ(c.next_rip, c.rip);
+	CHECK_EQ(run(&c, L64, "66 0f 7f 00"), EMUL_EXCEPTION);
+	CHECK_EQ(run(&c, L64, "66 0f e7 00"), EMUL_EXCEPTION);
+	CHECK_EQ(fake.nlog, 2);
+
+	/* Aligned MOVAPS store of xmm9; MOVUPD load into xmm1. */
+	c.gprs[EMUL_REG_RAX] = 0x1000;
+	c.gpa = MMIO_BASE + 0x300;
+	CHECK_EQ(run(&c, L64, "44 0f 29 08"), 4);
+	CHECK(!memcmp(&fake.mmio[0x300], pattern, 16));
+	CHECK_EQ(run(&c, L64, "66 0f 10 08"), 4);
+	CHECK(!memcmp(fake_vregs[1], pattern, 16));
+
+	/* MOVD/MOVQ loads zero-extend into XMM and MM. */
+	c.gpa = MMIO_BASE + 0x200;
+	CHECK_EQ(run(&c, L64, "66 0f 6e 10"), 4);		/* movd xmm2, [rax] */
+	CHECK(!memcmp(fake_vregs[2], pattern, 4));
+	CHECK(!memcmp(fake_vregs[2] + 4, zero8, 8));
+	CHECK_EQ(fake.log_size[fake.nlog - 1], 4);
+	CHECK_EQ(run(&c, L64, "f3 0f 7e 18"), 4);		/* movq xmm3, [rax] */
+	CHECK(!memcmp(fake_vregs[3], pattern, 8));
+	CHECK(!memcmp(fake_vregs[3] + 8, zero8, 8));
+	CHECK_EQ(run(&c, L64, "0f 6e 20"), 3);			/* movd mm4, [rax] */
+	CHECK(!memcmp(fake_vregs[EMUL_VREG_MM0 + 4], pattern, 4));
+	CHECK(!memcmp(fake_vregs[EMUL_VREG_MM0 + 4] + 4, zero8, 4));
+	CHECK_EQ(run(&c, L64, "0f 6f 28"), 3);			/* movq mm5, [rax] */
+	CHECK(!memcmp(fake_vregs[EMUL_VREG_MM0 + 5], pattern, 8));
+
+	/* Stores: MOVQ [rax], xmm3 (66 0F D6) writes 8 bytes; MOVD 4;
+	 * MOVQ mm (0F 7F) 8; MOVNTQ 8. */
+	c.gpa = MMIO_BASE + 0x400;
+	CHECK_EQ(run(&c, L64, "66 0f d6 18"), 4);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x400, 8), 0x1716151413121110ull);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x408, 8), 0);
+	c.gpa = MMIO_BASE + 0x410;
+	CHECK_EQ(run(&c, L64, "66 0f 7e 18"), 4);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x410, 8), 0x13121110);
+	c.gpa = MMIO_BASE + 0x418;
+	CHECK_EQ(run(&c, L64, "0f e7 28"), 3);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x418, 8), 0x1716151413121110ull);
+	c.gpa = MMIO_BASE + 0x420;
+	CHECK_EQ(run(&c, L64, "48 0f 7e 20"), 4);		/* movq [rax], mm4 */
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x420, 8), 0x13121110);
+	CHECK_EQ(fake.bad, 0);
+
+	/* No vreg callbacks: -EOPNOTSUPP, nothing accessed. */
+	setup(&c);
+	CHECK_EQ(run(&c, L64, "f3 0f 6f 00"), -EOPNOTSUPP);
+	CHECK_STR(c.why, "no vreg write callback");
+	CHECK_EQ(fake.nlog, 0);
+}
+
+/* ---- CMPS and SCAS --------------------------------------------------------- */
+
+TEST(test_cmps_scas)
+{
+	struct emul_ctx c;
+
+	/* REPE CMPSB with both operands in MMIO: stops at the first
+	 * difference, after it. */
+	setup(&c);
+	memcpy(&fake.mmio[0x100], "abcdXf", 6);
+	memcpy(&fake.mmio[0x200], "abcdYf", 6);
+	c.gprs[EMUL_REG_RSI] = MMIO_BASE + 0x100;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE + 0x200;
+	c.gprs[EMUL_REG_RCX] = 6;
+	CHECK_EQ(run(&c, L64, "f3 a6"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RSI], MMIO_BASE + 0x105);
+	CHECK_EQ(c.gprs[EMUL_REG_RDI], MMIO_BASE + 0x205);
+	CHECK_EQ(c.rep_done, 5);
+	/* 'X' - 'Y': CF SF AF PF, not ZF. */
+	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF | RFLAGS_SF | RFLAGS_AF | RFLAGS_PF);
+	CHECK_EQ(fake.mmio_reads, 10);
+	CHECK_EQ(fake.mmio_writes, 0);
+
+	/* REPNE SCASW: finds the word, DF=1 counts down. */
+	setup(&c);
+	mmio_put(MMIO_BASE + 0x10, 0x1111222233334444ull, 8);
+	c.rflags |= RFLAGS_DF;
+	c.gprs[EMUL_REG_RAX] = 0x2222;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE + 0x16;
+	c.gprs[EMUL_REG_RCX] = 10;
+	c.gpa = MMIO_BASE + 0x16;
+	CHECK_EQ(run(&c, L64, "66 f2 af"), 3);
+	/* words 0x1111 at +0x16, 0x2222 at +0x14: two iterations */
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 8);
+	CHECK_EQ(c.gprs[EMUL_REG_RDI], MMIO_BASE + 0x12);
+	CHECK(c.rflags & RFLAGS_ZF);
+	CHECK_EQ(fake.nlog, 2);
+	CHECK_EQ(fake.log_gpa[0], MMIO_BASE + 0x16);
+	CHECK_EQ(fake.log_gpa[1], MMIO_BASE + 0x14);
+
+	/* REPE SCASD with the count running out: completes, ZF from the last
+	 * comparison. */
+	setup(&c);
+	mmio_put(MMIO_BASE, 0x0000000500000005ull, 8);
+	c.gprs[EMUL_REG_RAX] = 5;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE;
+	c.gprs[EMUL_REG_RCX] = 2;
+	CHECK_EQ(run(&c, L64, "f3 af"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 0);
+	CHECK(c.rflags & RFLAGS_ZF);
+
+	/* CMPSD without REP in 32-bit mode with DS/ES bases: one compare,
+	 * flags of [esi] - [edi]. */
+	setup(&c);
+	c.seg_base[EMUL_SEG_DS] = 0x100;
+	c.seg_base[EMUL_SEG_ES] = 0x200;
+	mmio_put(MMIO_BASE + 0x100, 7, 4);
+	mmio_put(MMIO_BASE + 0x200, 9, 4);
+	c.gprs[EMUL_REG_RSI] = MMIO_BASE;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE;
+	c.gprs[EMUL_REG_RCX] = 99;
+	CHECK_EQ(run(&c, P32, "a7"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 99);
+	CHECK_EQ(c.gprs[EMUL_REG_RSI], MMIO_BASE + 4);
+	CHECK(c.rflags & RFLAGS_CF);
+	CHECK(!(c.rflags & RFLAGS_ZF));
+
+	/* CMPS needs translation. */
+	setup(&c);
+	c.translate = NULL;
+	CHECK_EQ(run(&c, L64, "a6"), -EOPNOTSUPP);
+	CHECK_STR(c.why, "cmps needs translate and is_mmio");
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* ---- the stack in MMIO ------------------------------------------------------ */
+
+TEST(test_stack_mmio)
+{
+	struct emul_ctx c;
+	const u64 top = MMIO_BASE + 0x1000;
+
+	setup(&c);
+	c.rip = 0x401000;
+	c.gprs[EMUL_REG_RSP] = top;
+	c.gprs[EMUL_REG_RBX] = 0x1122334455667788ull;
+	CHECK_EQ(run(&c, L64, "53"), 1);			/* push rbx */
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 8);
+	CHECK_EQ(mmio_get(top - 8, 8), 0x1122334455667788ull);
+	CHECK_EQ(run(&c, L64, "6a f0"), 2);			/* push -16 */
+	CHECK_EQ(mmio_get(top - 16, 8), 0xfffffffffffffff0ull);
+	CHECK_EQ(run(&c, L64, "66 68 34 12"), 4);		/* push word 0x1234 */
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 18);
+	CHECK_EQ(mmio_get(top - 18, 2), 0x1234);
+	CHECK_EQ(run(&c, L64, "66 41 58"), 3);			/* pop r8w */
+	CHECK_EQ(c.gprs[EMUL_REG_R8], 0x1234);
+	CHECK_EQ(run(&c, L64, "5c"), 1);			/* pop rsp: the value wins */
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0xfffffffffffffff0ull);
+
+	/* CALL rel32 and RET imm16 through an MMIO stack. */
+	c.gprs[EMUL_REG_RSP] = top;
+	CHECK_EQ(run(&c, L64, "e8 fb 0f 00 00"), 5);
+	CHECK_EQ(c.next_rip, 0x401000 + 5 + 0xffb);
+	CHECK_EQ(mmio_get(top - 8, 8), 0x401005);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 8);
+	CHECK_EQ(run(&c, L64, "c2 10 00"), 3);
+	CHECK_EQ(c.next_rip, 0x401005);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top + 0x10);
+
+	/* CALL [rax] with the target in MMIO and the stack in RAM; JMP [rax]. */
+	setup(&c);
+	c.rip = 0x401000;
+	mmio_put(MMIO_BASE + 0x40, 0x402000, 8);
+	c.gprs[EMUL_REG_RAX] = MMIO_BASE + 0x40;
+	c.gprs[EMUL_REG_RSP] = RAM_BASE + 0x100;
+	CHECK_EQ(run(&c, L64, "ff 10"), 2);
+	CHECK_EQ(c.next_rip, 0x402000);
+	CHECK_EQ(ram_get(RAM_BASE + 0xf8, 8), 0x401002);
+	c.gpa = MMIO_BASE + 0x40;
+	CHECK_EQ(run(&c, L64, "ff 20"), 2);
+	CHECK_EQ(c.next_rip, 0x402000);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], RAM_BASE + 0xf8);
+	/* A non-canonical target: #GP(0) at the JMP, RIP unchanged. */
+	mmio_put(MMIO_BASE + 0x40, 0x0000800000000000ull, 8);
+	CHECK_EQ(run(&c, L64, "ff 20"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.next_rip, 0x401000);
+	/* 16-bit operand size truncates the target (32-bit mode). */
+	mmio_put(MMIO_BASE + 0x40, 0x12345678, 8);
+	CHECK_EQ(run(&c, P32, "66 ff 20"), 3);
+	CHECK_EQ(c.next_rip, 0x5678);
+
+	/* ENTER 0x20, 0 and LEAVE with the stack in MMIO. */
+	setup(&c);
+	c.gprs[EMUL_REG_RSP] = top;
+	c.gprs[EMUL_REG_RBP] = 0xabcdef;
+	CHECK_EQ(run(&c, L64, "c8 20 00 00"), 4);
+	CHECK_EQ(mmio_get(top - 8, 8), 0xabcdef);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], top - 8);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 8 - 0x20);
+	CHECK_EQ(run(&c, L64, "c9"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], 0xabcdef);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top);
+
+	/* ENTER with nesting level 3 (32-bit, 32-bit stack): pushes EBP,
+	 * two enclosing frame pointers from [ebp-4], [ebp-8], then the new
+	 * frame pointer. */
+	setup(&c);
+	c.ss_big = true;
+	c.gprs[EMUL_REG_RSP] = MMIO_BASE + 0x800;
+	c.gprs[EMUL_REG_RBP] = MMIO_BASE + 0x900;
+	mmio_put(MMIO_BASE + 0x8fc, 0xaaaa, 4);
+	mmio_put(MMIO_BASE + 0x8f8, 0xbbbb, 4);
+	CHECK_EQ(run(&c, P32, "c8 08 00 03"), 4);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7fc, 4), MMIO_BASE + 0x900);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7f8, 4), 0xaaaa);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7f4, 4), 0xbbbb);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7f0, 4), MMIO_BASE + 0x7fc);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], MMIO_BASE + 0x7fc);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], MMIO_BASE + 0x7f0 - 8);
+
+	/* A 16-bit stack wraps within SS. */
+	setup(&c);
+	c.seg_base[EMUL_SEG_SS] = MMIO_BASE;
+	c.gprs[EMUL_REG_RSP] = 0x12340000;
+	c.gprs[EMUL_REG_RAX] = 0x5555;
+	CHECK_EQ(run(&c, REAL, "50"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0x1234fffe);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0xfffe, 2), 0x5555);
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* ---- exceptions --------------------------------------------------------------- */
+
+static int fault_translate(void *opaque, u64 gla, bool write, u64 *gpa)
+{
+	(void)opaque;
+	(void)gpa;
+	return EMUL_FAULT(EMUL_EXC_PF, write ? 0x7 : 0x5) + (int)(gla & 0);
+}
+
+TEST(test_exceptions)
+{
+	struct emul_ctx c;
+
+	/* A #PF from the walk, with CR2 and the error code; nothing changes. */
+	setup(&c);
+	c.translate = fault_translate;
+	c.gprs[EMUL_REG_RSP] = 0x9000;
+	c.gprs[EMUL_REG_RAX] = 77;
+	CHECK_EQ(run(&c, L64, "50"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_PF);
+	CHECK_EQ(c.exc.error_code, 0x7);
+	CHECK_EQ(c.exc.cr2, 0x8ff8);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0x9000);
+	CHECK_EQ(fake.nlog, 0);
+
+	/* A non-canonical stack: #SS(0); a non-canonical operand: #GP(0). */
+	setup(&c);
+	c.gprs[EMUL_REG_RSP] = 0x0000800000000008ull;
+	CHECK_EQ(run(&c, L64, "50"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_SS);
+	CHECK(c.exc.has_error_code);
+	c.gprs[EMUL_REG_RSP] = RAM_BASE + 0x100;
+	c.gprs[EMUL_REG_RAX] = 0x0000800000000000ull;
+	CHECK_EQ(run(&c, L64, "ff 30"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], RAM_BASE + 0x100);
+
+	/* DIV by zero: #DE without an error code, registers kept. */
+	setup(&c);
+	c.gprs[EMUL_REG_RAX] = 10;
+	CHECK_EQ(run(&c, L64, "f7 30"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_DE);
+	CHECK(!c.exc.has_error_code);
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 10);
+
+	/* CMPXCHG16B misaligned: #GP(0). */
+	setup(&c);
+	c.gprs[EMUL_REG_RAX] = 8;
+	CHECK_EQ(run(&c, L64, "48 0f c7 08"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(fake.nlog, 0);
+
+	/* The second page of a crossing write faults: the first is not
+	 * written either. */
+	setup(&c);
+	fake_map(&fake, 0x3000, 0, false);
+	c.translate = fake_translate;
+	c.gprs[EMUL_REG_RAX] = 0x2ffe;
+	c.gpa = MMIO_BASE + 0xffe;
+	CHECK_EQ(run(&c, L64, "c7 00 44 33 22 11"), -EFAULT);
+	CHECK_EQ(fake.nlog, 0);
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* ---- page crossing, LOCK, segment and system registers ----------------------- */
+
+static int lock_depth, lock_calls, lock_bad;
+
+static void fake_bus_lock(void *opaque, bool lock)
+{
+	struct fake *f = opaque;
+
+	lock_calls++;
+	if (lock != (lock_depth == 0))
+		lock_bad++;
+	lock_depth += lock ? 1 : -1;
+	(void)f;
+}
+
+static int fake_mmio_read_locked(void *opaque, u64 gpa, void *buf, u32 size)
+{
+	if (!lock_depth)
+		lock_bad++;
+	return fake_mmio_read(opaque, gpa, buf, size);
+}
+
+static u16 loaded_sel;
+static u8 loaded_seg;
+
+static int fake_load_seg(void *opaque, u8 seg, u16 sel)
+{
+	(void)opaque;
+	if (sel == 0x13)
+		return EMUL_FAULT(EMUL_EXC_GP, sel & 0xfffc);
+	loaded_seg = seg;
+	loaded_sel = sel;
+	return 0;
+}
+
+TEST(test_cross_lock_sreg)
+{
+	struct emul_ctx c;
+
+	/* A dword across an MMIO page and a RAM page: two pieces, each page
+	 * translated on its own. */
+	setup(&c);
+	fake_map(&fake, 0x5000, RAM_BASE, true);
+	c.gprs[EMUL_REG_RAX] = 0x4ffd;
+	c.gprs[EMUL_REG_RCX] = 0xa1b2c3d4;
+	c.gpa = MMIO_BASE + 0xffd;
+	CHECK_EQ(run(&c, L64, "89 08"), 2);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0xffd, 2), 0xc3d4);
+	CHECK_EQ(fake.mmio[0xfff], 0xb2);
+	CHECK_EQ(ram_get(RAM_BASE, 1), 0xa1);
+	CHECK_EQ(fake.mmio_writes, 2);
+	CHECK_EQ(fake.mem_writes, 1);
+	CHECK_EQ(run(&c, L64, "8b 10"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0xa1b2c3d4);
+
+	/* LOCK and XCHG: the read and the write inside bus_lock. */
+	setup(&c);
+	c.bus_lock = fake_bus_lock;
+	c.mmio_read = fake_mmio_read_locked;
+	lock_depth = lock_calls = lock_bad = 0;
+	mmio_put(MMIO_BASE, 5, 4);
+	CHECK_EQ(run(&c, L64, "f0 ff 00"), 3);
+	CHECK_EQ(mmio_get(MMIO_BASE, 4), 6);
+	c.gprs[EMUL_REG_RCX] = 9;
+	CHECK_EQ(run(&c, L64, "87 08"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 6);
+	CHECK_EQ(run(&c, L64, "f0 0f b1 08"), 4);		/* cmpxchg, fails */
+	CHECK_EQ(lock_calls, 6);
+	CHECK_EQ(lock_bad, 0);
+	CHECK_EQ(lock_depth, 0);
+	c.mmio_read = fake_mmio_read;
+	CHECK_EQ(run(&c, L64, "ff 00"), 2);			/* no LOCK: no lock */
+	CHECK_EQ(lock_calls, 6);
+
+	/* MOV Sreg both ways, LTR, SMSW. */
+	setup(&c);
+	c.load_seg = fake_load_seg;
+	c.seg_sel[EMUL_SEG_FS] = 0x2b;
+	c.cr0 = 0x80050033;
+	CHECK_EQ(run(&c, L64, "48 8c 20"), 3);			/* mov [rax], fs */
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0x2b);
+	CHECK_EQ(fake.log_size[0], 2);
+	mmio_put(MMIO_BASE, 0x18, 2);
+	CHECK_EQ(run(&c, L64, "8e 10"), 2);			/* mov ss, [rax] */
+	CHECK_EQ(loaded_seg, EMUL_SEG_SS);
+	CHECK_EQ(loaded_sel, 0x18);
+	CHECK_EQ(c.seg_sel[EMUL_SEG_SS], 0x18);
+	mmio_put(MMIO_BASE, 0x40, 2);
+	CHECK_EQ(run(&c, L64, "0f 00 18"), 3);			/* ltr [rax] */
+	CHECK_EQ(loaded_seg, EMUL_NR_SEGS);
+	CHECK_EQ(loaded_sel, 0x40);
+	mmio_put(MMIO_BASE, 0x13, 2);
+	CHECK_EQ(run(&c, L64, "8e 18"), EMUL_EXCEPTION);	/* #GP(selector) */
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.exc.error_code, 0x10);
+	CHECK_EQ(c.seg_sel[EMUL_SEG_DS], 0);
+	mmio_put(MMIO_BASE, ~0ull, 8);
+	CHECK_EQ(run(&c, L64, "48 0f 01 20"), 4);		/* smsw [rax]: 16 bits */
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0xffffffffffff0033ull);
+	c.load_seg = NULL;
+	CHECK_EQ(run(&c, L64, "8e 18"), -EOPNOTSUPP);
+	CHECK_EQ(fake.bad, 0);
+}
+
 int main(void)
 {
 	RUN(test_mov_store);
@@ -1440,5 +1891,10 @@ int main(void)
 	RUN(test_mem_gla);
 	RUN(test_failures);
 	RUN(test_new_ops_vs_host);
+	RUN(test_sse_moves);
+	RUN(test_cmps_scas);
+	RUN(test_stack_mmio);
+	RUN(test_exceptions);
+	RUN(test_cross_lock_sreg);
 	return TEST_SUMMARY();
 }
