@@ -38,6 +38,7 @@ static u8 modrm_rm(u8 m)  { return (u8)(m & MODRM_FIELD_MASK); }
  * prefix-free row F0/F1 (F2 makes them CRC32). */
 #define OPCODE_MOVBE_LOAD  0xf0
 #define OPCODE_MOVBE_STORE 0xf1
+static const struct emul_op no_op;
 static const struct emul_op movbe_ops[2] = {
 	{ EMUL_OP_MOVBE, 0, EMUL_OPF_MODRM | EMUL_OPF_REG_DST },	/* MOVBE Gy,My */
 	{ EMUL_OP_MOVBE, 0, EMUL_OPF_MODRM },				/* MOVBE My,Gy */
@@ -400,7 +401,7 @@ opcode:
 				return rc;
 			out->three_byte = true;
 			op = (b == OPCODE_MOVBE_LOAD || b == OPCODE_MOVBE_STORE) && !last_rep
-				? &movbe_ops[b - OPCODE_MOVBE_LOAD] : &emul_two_byte_opcodes[0xff];
+				? &movbe_ops[b - OPCODE_MOVBE_LOAD] : &no_op;
 		}
 	} else {
 		op = &emul_one_byte_opcodes[b];
