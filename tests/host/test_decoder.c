@@ -12,6 +12,9 @@
  *   must accept it (bar listed exceptions); truncated input gives -E2BIG.
  * - Seeded random instructions from the supported set, built by an encoder
  *   here: each must decode to the encoded length and agree with Zydis.
+ * Vector, segment-register and stack operands are compared by kind and
+ * number; Zydis's operand width is not compared where it is not the access
+ * size (vector moves, MOVNTI, CMPXCHG8B).
  *
  * The seed is 0xdec0de unless TEST_SEED is set in the environment; it is
  * printed either way.

@@ -10,7 +10,17 @@
  *   iteration limit and the early stops (RAM-only iteration, no
  *   translation); PUSH/POP with a memory operand;
  * - linear-address computation; failures: exact errno, message, and no
- *   register change.
+ *   register change;
+ * - the issue 8 forms (INC DEC NOT NEG, MUL IMUL DIV IDIV, XADD CMPXCHG
+ *   CMPXCHG8B/16B, BT BTS BTR BTC, BSF BSR, SHLD SHRD, SETcc CMOVcc, MOVBE,
+ *   MOVNTI): the very instruction bytes run on the host CPU and in the
+ *   emulator from the same registers, flags and memory, results and the
+ *   flags the SDM defines compared (#DE included);
+ * - SSE/MMX moves through vreg callbacks (alignment #GP, zero extension),
+ *   CMPS/SCAS with REPE/REPNE (both CMPS operands in MMIO), the stack in
+ *   MMIO (PUSH POP CALL RET ENTER LEAVE), JMP/CALL through memory,
+ *   exceptions as results (#PF with CR2, #SS, #GP, #DE), page-crossing
+ *   accesses, LOCK through bus_lock, MOV Sreg, LTR, SMSW.
  */
 #include "lib/fmt.c"
 #include "emul/decode.c"
@@ -1872,6 +1882,80 @@ TEST(test_cross_lock_sreg)
 	CHECK_EQ(fake.bad, 0);
 }
 
+/* A 16-byte SSE store across an MMIO page and a RAM page; REP CMPS in
+ * batches; CMPXCHG8B in 32-bit mode. */
+TEST(test_more_edges)
+{
+	static const u8 pattern[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	struct emul_ctx c;
+
+	setup_vec(&c);
+	memcpy(fake_vregs[5], pattern, 16);
+	fake_map(&fake, 0x6000, RAM_BASE, true);
+	c.gprs[EMUL_REG_RAX] = 0x5ffa;
+	c.gpa = MMIO_BASE + 0xffa;
+	CHECK_EQ(run(&c, L64, "f3 0f 7f 28"), 4);		/* movdqu [rax], xmm5 */
+	CHECK(!memcmp(&fake.mmio[0xffa], pattern, 6));
+	CHECK(!memcmp(&fake.ram[0], pattern + 6, 10));
+	CHECK_EQ(fake.mmio_writes, 2);				/* 4 + 2 bytes */
+	CHECK_EQ(fake.mem_writes, 2);				/* 8 + 2 bytes */
+	memset(fake_vregs[6], 0, 16);
+	CHECK_EQ(run(&c, L64, "0f 10 30"), 3);			/* movups xmm6, [rax] */
+	CHECK(!memcmp(fake_vregs[6], pattern, 16));
+	CHECK_EQ(fake.bad, 0);
+
+	/* REPE CMPSD over 6 equal dwords in batches of 4: stops after 4
+	 * with RIP unchanged, then completes. */
+	setup(&c);
+	for (unsigned i = 0; i < 6; i++) {
+		mmio_put(MMIO_BASE + 0x100 + 4 * i, 0x1000 + i, 4);
+		mmio_put(MMIO_BASE + 0x200 + 4 * i, 0x1000 + i, 4);
+	}
+	c.rip = 0x1000;
+	c.rep_limit = 4;
+	c.gprs[EMUL_REG_RSI] = MMIO_BASE + 0x100;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE + 0x200;
+	c.gprs[EMUL_REG_RCX] = 6;
+	CHECK_EQ(run(&c, L64, "f3 a7"), 0);
+	CHECK_EQ(c.next_rip, 0x1000);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 2);
+	CHECK_EQ(run(&c, L64, "f3 a7"), 2);
+	CHECK_EQ(c.next_rip, 0x1002);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 0);
+	CHECK(c.rflags & RFLAGS_ZF);
+
+	/* CMPXCHG8B in 32-bit mode, equal then not: EDX:EAX vs the qword. */
+	setup(&c);
+	mmio_put(MMIO_BASE, 0x1111111122222222ull, 8);
+	c.gprs[EMUL_REG_RAX] = 0x22222222;
+	c.gprs[EMUL_REG_RDX] = 0x11111111;
+	c.gprs[EMUL_REG_RBX] = 0x44444444;
+	c.gprs[EMUL_REG_RCX] = 0x33333333;
+	CHECK_EQ(run(&c, P32, "0f c7 0d 00 00 00 ff"), 7);
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0x3333333344444444ull);
+	CHECK(c.rflags & RFLAGS_ZF);
+	CHECK_EQ(run(&c, P32, "f0 0f c7 0d 00 00 00 ff"), 8);
+	CHECK(!(c.rflags & RFLAGS_ZF));
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0x44444444);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0x33333333);
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0x3333333344444444ull);
+	CHECK_EQ(fake.mmio_writes, 2);		/* the failed compare writes back */
+
+	/* 16-bit MUL and DIV in real mode. */
+	setup(&c);
+	mmio_put(MMIO_BASE, 0x100, 2);
+	c.gprs[EMUL_REG_RAX] = 0xabcd0300;
+	c.gprs[EMUL_REG_RDX] = 0xffff1234;
+	CHECK_EQ(run(&c, REAL, "f7 27"), 2);			/* mul word [bx] */
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0xabcd0000);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0xffff0003);
+	CHECK_EQ(c.rflags & (RFLAGS_CF | RFLAGS_OF), RFLAGS_CF | RFLAGS_OF);
+	CHECK_EQ(run(&c, REAL, "f7 37"), 2);			/* div word [bx] */
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0xabcd0300);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0xffff0000);
+	CHECK_EQ(fake.bad, 0);
+}
+
 int main(void)
 {
 	RUN(test_mov_store);
@@ -1896,5 +1980,6 @@ int main(void)
 	RUN(test_stack_mmio);
 	RUN(test_exceptions);
 	RUN(test_cross_lock_sreg);
+	RUN(test_more_edges);
 	return TEST_SUMMARY();
 }
