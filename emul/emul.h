@@ -369,10 +369,15 @@ typedef void (*emul_bus_lock_fn)(void *opaque, bool lock);
  * the registers, translate them, and send each access to mmio_* or mem_* as
  * is_mmio says; they need translate, is_mmio and mem_read/mem_write.
  *
- * ctx->gpa must be the address of the operand's first byte: an access that
- * starts in RAM and spills into an MMIO page exits with the second page's
- * address, and is not emulated correctly. No segment-limit checks are made:
- * the CPU made them for the access that exited.
+ * ctx->gpa is the address of the operand's first byte, or for BT/BTS/BTR/
+ * BTC with a register bit offset, of the operand-sized word the bit lies in
+ * (the word the CPU accessed; emul_mem_gla() gives its linear address). An
+ * operand that crosses a page boundary (by its linear address, from the
+ * registers) is translated page by page when translate and is_mmio are
+ * set, so an access that starts in RAM and exits on its second, MMIO page
+ * is emulated correctly; without them the first page is taken to be at
+ * ctx->gpa. No segment-limit checks are made: the CPU made them for the
+ * access that exited.
  */
 struct emul_ctx {
 	u64 gprs[EMUL_NR_GPRS];	/* in/out, RSP included */

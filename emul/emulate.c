@@ -208,17 +208,25 @@ static int ref_translate(struct emul_ctx *ctx, const struct emul_ref *r, u64 gla
 	return emul_fail(ctx, rc, "translate", gla);
 }
 
-/* Every page is translated before any byte is accessed, so that a fault on
- * the second page leaves the first untouched (as the CPU does). */
+/*
+ * Every page is translated before any byte is accessed, so that a fault on
+ * the second page leaves the first untouched (as the CPU does). The exit's
+ * operand starts at ctx->gpa, unless it crosses a page boundary (by its
+ * linear address) and translation is available: then each page is
+ * translated on its own, since the exit may have been on either page (an
+ * access that starts in RAM exits with the second page's address).
+ */
 int emul_ref_resolve(struct emul_ctx *ctx, struct emul_ref *r, u32 size, bool write)
 {
-	u64 first = r->exit ? ctx->gpa : r->gla;
+	bool crosses = (r->gla & PAGE_OFFSET_MASK) + size > PAGE_SIZE;
+	bool at_exit = r->exit && !(crosses && ctx->translate && ctx->is_mmio);
+	u64 first = at_exit ? ctx->gpa : r->gla;
 	u64 left = PAGE_SIZE - (first & PAGE_OFFSET_MASK);
 	int rc;
 
 	r->first_len = (u32)MIN((u64)size, left);
 	r->npages = r->first_len < size ? 2 : 1;
-	if (r->exit) {
+	if (at_exit) {
 		r->gpa[0] = ctx->gpa;
 		r->mmio[0] = true;
 	} else {

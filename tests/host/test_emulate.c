@@ -1820,6 +1820,7 @@ TEST(test_cross_lock_sreg)
 	/* A dword across an MMIO page and a RAM page: two pieces, each page
 	 * translated on its own. */
 	setup(&c);
+	fake_map(&fake, 0x4000, MMIO_BASE, true);
 	fake_map(&fake, 0x5000, RAM_BASE, true);
 	c.gprs[EMUL_REG_RAX] = 0x4ffd;
 	c.gprs[EMUL_REG_RCX] = 0xa1b2c3d4;
@@ -1832,6 +1833,26 @@ TEST(test_cross_lock_sreg)
 	CHECK_EQ(fake.mem_writes, 1);
 	CHECK_EQ(run(&c, L64, "8b 10"), 2);
 	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0xa1b2c3d4);
+
+	/* RAM then MMIO: the exit reports the second page; both pages are
+	 * translated (kvm-unit-tests' "cross-page mmio"). */
+	setup(&c);
+	fake_map(&fake, 0x8000, RAM_BASE + PAGE_SIZE, true);
+	fake_map(&fake, 0x9000, MMIO_BASE + PAGE_SIZE, true);
+	ram_put(RAM_BASE + 2 * PAGE_SIZE - 4, 0x44332211, 4);
+	mmio_put(MMIO_BASE + PAGE_SIZE, 0x88776655, 4);
+	c.gprs[EMUL_REG_RSI] = 0x8ffc;
+	c.gpa = MMIO_BASE + PAGE_SIZE;
+	CHECK_EQ(run(&c, L64, "48 8b 06"), 3);
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0x8877665544332211ull);
+	CHECK_EQ(fake.mem_reads, 1);
+	CHECK_EQ(fake.mmio_reads, 1);
+	/* Without translation the old rule holds: the operand at ctx->gpa. */
+	c.translate = NULL;
+	c.gpa = MMIO_BASE + PAGE_SIZE;
+	c.gprs[EMUL_REG_RSI] = 0x9000;
+	CHECK_EQ(run(&c, L64, "8b 06"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0x88776655);
 
 	/* LOCK and XCHG: the read and the write inside bus_lock. */
 	setup(&c);
@@ -1891,6 +1912,7 @@ TEST(test_more_edges)
 
 	setup_vec(&c);
 	memcpy(fake_vregs[5], pattern, 16);
+	fake_map(&fake, 0x5000, MMIO_BASE, true);
 	fake_map(&fake, 0x6000, RAM_BASE, true);
 	c.gprs[EMUL_REG_RAX] = 0x5ffa;
 	c.gpa = MMIO_BASE + 0xffa;
