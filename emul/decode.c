@@ -49,6 +49,9 @@ static const struct emul_op movbe_ops[2] = {
 #define SREG_FIELD_MAX     EMUL_SEG_GS
 /* CMPXCHG8B Mq becomes CMPXCHG16B Mdq with REX.W. */
 #define CMPXCHG16B_SIZE    16
+#define XMM_REG_BYTES      16
+#define MM_REG_BYTES       8
+#define SREG_BYTES         2
 /* MOVD/MOVQ 0F 6E/7E: REX.W selects a 64-bit memory operand. */
 #define OPCODE_MOVD_LOAD   0x6e
 #define OPCODE_MOVD_STORE  0x7e
@@ -315,16 +318,16 @@ static int dec_operands(struct dec *d, struct emul_insn *out, u8 mem_size, u8 re
 	out->has_reg = true;
 	if (f & EMUL_OPF_XMM) {
 		out->reg = (u8)(reg | rex_r);
-		out->reg_size = 16;
+		out->reg_size = XMM_REG_BYTES;
 	} else if (f & EMUL_OPF_MMX) {
 		out->reg = reg;		/* MM0-7: REX.R is ignored */
-		out->reg_size = 8;
+		out->reg_size = MM_REG_BYTES;
 	} else if (f & EMUL_OPF_SREG) {
 		if (reg > SREG_FIELD_MAX ||
 		    ((f & EMUL_OPF_REG_DST) && reg == EMUL_SEG_CS))
 			return dec_fail(d, -EINVAL, "bad segment register (#UD)");
 		out->reg = reg;
-		out->reg_size = 2;
+		out->reg_size = SREG_BYTES;
 	} else {
 		out->reg = (u8)(reg | rex_r);
 	}

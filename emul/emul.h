@@ -243,7 +243,8 @@ struct emul_insn {
 	struct emul_mem mem;
 	bool has_imm;
 	u8 imm_size;		/* encoded immediate bytes (ENTER: of the first) */
-	u64 imm;		/* sign-extended to 64 bits (ib of BT, iw: zero-extended) */
+	u64 imm;		/* sign-extended to 64 bits (BT*'s and SHxD's ib, and iw:
+				 * zero-extended; CALL rel: the displacement) */
 	u8 imm2;		/* ENTER's nesting level (ib) */
 	char why[EMUL_WHY_LEN];	/* the reason when emul_decode() fails */
 };
