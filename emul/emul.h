@@ -397,6 +397,7 @@ struct emul_ctx {
 	char why[EMUL_WHY_LEN];	/* the reason when emul_execute() fails */
 	/* Added for issue 8 (optional unless an instruction needs them). */
 	u64 cr0;		/* in: CR0 as the guest reads it (SMSW) */
+	bool la57;		/* in: CR4.LA57, 57-bit canonical addresses */
 	u16 seg_sel[EMUL_NR_SEGS]; /* in: selectors (MOV Ew, Sreg) */
 	emul_vreg_fn vreg_read, vreg_write;	/* SSE and MMX moves */
 	emul_load_seg_fn load_seg;		/* MOV Sreg, Ew and LTR */

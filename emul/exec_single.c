@@ -392,7 +392,7 @@ int emul_exec_single(const struct emul_insn *insn, struct emul_ctx *ctx)
 		/* SDM "JMP": near absolute indirect; the target is truncated to
 		 * the operand size, and a non-canonical one faults here. */
 		mem &= emul_size_mask(size);
-		if (!emul_canonical(insn, mem))
+		if (!emul_canonical(insn, ctx, mem))
 			return emul_raise(ctx, EMUL_EXC_GP, true, 0);
 		ctx->next_rip = mem;
 		return 0;

@@ -1669,6 +1669,10 @@ TEST(test_stack_mmio)
 	CHECK_EQ(run(&c, L64, "ff 20"), EMUL_EXCEPTION);
 	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
 	CHECK_EQ(c.next_rip, 0x401000);
+	c.la57 = true;				/* 5-level paging: canonical */
+	CHECK_EQ(run(&c, L64, "ff 20"), 2);
+	CHECK_EQ(c.next_rip, 0x0000800000000000ull);
+	c.la57 = false;
 	/* 16-bit operand size truncates the target (32-bit mode). */
 	mmio_put(MMIO_BASE + 0x40, 0x12345678, 8);
 	CHECK_EQ(run(&c, P32, "66 ff 20"), 3);
