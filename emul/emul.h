@@ -21,6 +21,7 @@
  *   LTR 0F 00/3, MOVUPS MOVUPD 0F 10/11, MOVAPS MOVAPD 0F 28/29,
  *   MOVD MOVQ 0F 6E/7E 66 0F 6E/7E F3 0F 7E 66 0F D6, MOVQ (MMX) 0F 6F/7F,
  *   MOVDQA MOVDQU 66/F3 0F 6F/7F, MOVNTQ 0F E7, MOVNTDQ 66 0F E7,
+ *   MOVSS MOVSD F3/F2 0F 10/11, MOVNTPS MOVNTPD 0F 2B,
  *   MOVS A4 A5, STOS AA AB, LODS AC AD (with REP), CMPS A6 A7 and SCAS AE AF
  *   (with REPE/REPNE), JMP FF/4, CALL FF/2, PUSH FF/6 50-57 68 6A,
  *   POP 8F/0 58-5F, CALL E8, RET C2 C3, ENTER C8, LEAVE C9 (the stack
@@ -144,6 +145,10 @@ enum emul_op_type {
 	EMUL_OP_MOVNTQ,
 	EMUL_OP_MOVD,
 	EMUL_OP_MOVQ,
+	EMUL_OP_MOVSS,		/* F3 0F 10/11 */
+	EMUL_OP_MOVSD_SSE,	/* F2 0F 10/11 (not the string MOVSD) */
+	EMUL_OP_MOVNTPS,
+	EMUL_OP_MOVNTPD,
 	/* Opcode-table placeholders, resolved by ModRM.reg (SDM Vol. 2D,
 	 * Table A-6 "Opcode Extensions for One- and Two-byte Opcodes by Group
 	 * Number") or by the mandatory prefix; never left in a decoded

@@ -678,6 +678,11 @@ static const struct table_case table[] = {
 	{ L64, "66 0f e7 00",       "movntdq xmmword [rax], xmm0" },
 	{ L64, "0f e7 00",          "movntq qword [rax], mm0" },
 	{ L64, "66 44 0f 6f 38",    "movdqa xmm15, xmmword [rax]" },
+	{ L64, "f3 0f 10 00",       "movss xmm0, dword [rax]" },
+	{ L64, "f2 0f 11 08",       "movsd qword [rax], xmm1" },
+	{ L64, "0f 2b 00",          "movntps xmmword [rax], xmm0" },
+	{ L64, "66 0f 2b 10",       "movntpd xmmword [rax], xmm2" },
+	{ L64, "f2 44 0f 10 38",    "movsd xmm15, qword [rax]" },
 	{ P32, "ff 00",             "inc dword [eax]" },
 	{ P32, "f7 30",             "div dword [eax]" },
 	{ P32, "0f c7 0d 00 00 e0 fe",  "cmpxchg8b qword [0xfee00000]" },
@@ -814,7 +819,8 @@ static const struct reject_case rejects[] = {
 	{ L64, "f2 0f 6f 00",       -EINVAL, "unsupported instruction: f2 0f 6f" },
 	{ L64, "66 f2 0f 6f 00",    -EINVAL, "unsupported instruction: 66 f2 0f 6f" },
 	{ L64, "0f d6 00",          -EINVAL, "unsupported instruction: 0f d6" },
-	{ L64, "f3 0f 10 00",       -EINVAL, "unsupported instruction: f3 0f 10" },
+	{ L64, "f3 0f 28 00",       -EINVAL, "unsupported instruction: f3 0f 28" },
+	{ L64, "f2 0f 2b 00",       -EINVAL, "unsupported instruction: f2 0f 2b" },
 	{ L64, "8e 08",             -EINVAL, "bad segment register (#UD): 8e 08" },
 	{ L64, "8c 38",             -EINVAL, "bad segment register (#UD): 8c 38" },
 	{ L64, "f0 0f a3 08",       -EINVAL, "lock prefix not allowed (#UD): f0 0f a3 08" },
@@ -912,8 +918,9 @@ static bool zydis_says_supported(const u8 *b, size_t n, enum emul_cpu_mode mode)
 	case ZYDIS_MNEMONIC_SCASD: case ZYDIS_MNEMONIC_SCASQ:
 		/* MOVSD and CMPSD are also SSE instructions (0F map). */
 		string = z.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT;
-		if (!string)
+		if (!string && z.mnemonic != ZYDIS_MNEMONIC_MOVSD)
 			return false;
+		vec = !string;
 		break;
 	case ZYDIS_MNEMONIC_MOV:
 		sreg = true;
@@ -940,7 +947,8 @@ static bool zydis_says_supported(const u8 *b, size_t n, enum emul_cpu_mode mode)
 	case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVAPS:
 	case ZYDIS_MNEMONIC_MOVAPD: case ZYDIS_MNEMONIC_MOVDQU: case ZYDIS_MNEMONIC_MOVDQA:
 	case ZYDIS_MNEMONIC_MOVNTDQ: case ZYDIS_MNEMONIC_MOVNTQ: case ZYDIS_MNEMONIC_MOVD:
-	case ZYDIS_MNEMONIC_MOVQ:
+	case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVSS: case ZYDIS_MNEMONIC_MOVNTPS:
+	case ZYDIS_MNEMONIC_MOVNTPD:
 		vec = true;
 		break;
 	default:
@@ -1181,6 +1189,8 @@ static const struct enc_op enc_ops[] = {
 	{ 1, 0x6e, ENC_ANYREG, S_ }, { 1, 0x7e, ENC_ANYREG, S_, 0x66 },
 	{ 1, 0x7e, ENC_ANYREG, S_, 0xf3 }, { 1, 0xd6, ENC_ANYREG, S_, 0x66 },
 	{ 1, 0xe7, ENC_ANYREG, S_ }, { 1, 0xe7, ENC_ANYREG, S_, 0x66 },
+	{ 1, 0x10, ENC_ANYREG, S_, 0xf3 }, { 1, 0x11, ENC_ANYREG, S_, 0xf2 },
+	{ 1, 0x2b, ENC_ANYREG, S_ }, { 1, 0x2b, ENC_ANYREG, S_, 0x66 },
 };
 #pragma GCC diagnostic pop
 

@@ -1534,6 +1534,23 @@ TEST(test_sse_moves)
 	CHECK_EQ(mmio_get(MMIO_BASE + 0x420, 8), 0x13121110);
 	CHECK_EQ(fake.bad, 0);
 
+	/* MOVSS/MOVSD loads clear the rest of the register; stores write
+	 * 4/8 bytes; MOVNTPS needs alignment. */
+	c.gpa = MMIO_BASE + 0x200;
+	CHECK_EQ(run(&c, L64, "f3 0f 10 38"), 4);		/* movss xmm7, [rax] */
+	CHECK(!memcmp(fake_vregs[7], pattern, 4));
+	CHECK(!memcmp(fake_vregs[7] + 4, zero8, 8));
+	CHECK_EQ(run(&c, L64, "f2 0f 10 30"), 4);		/* movsd xmm6, [rax] */
+	CHECK(!memcmp(fake_vregs[6], pattern, 8));
+	CHECK(!memcmp(fake_vregs[6] + 8, zero8, 8));
+	c.gpa = MMIO_BASE + 0x430;
+	mmio_put(MMIO_BASE + 0x430, ~0ull, 8);
+	CHECK_EQ(run(&c, L64, "f3 0f 11 38"), 4);		/* movss [rax], xmm7 */
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x430, 8), 0xffffffff13121110ull);
+	c.gprs[EMUL_REG_RAX] = 0x1008;
+	CHECK_EQ(run(&c, L64, "0f 2b 30"), EMUL_EXCEPTION);	/* movntps, misaligned */
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+
 	/* No vreg callbacks: -EOPNOTSUPP, nothing accessed. */
 	setup(&c);
 	CHECK_EQ(run(&c, L64, "f3 0f 6f 00"), -EOPNOTSUPP);
