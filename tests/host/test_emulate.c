@@ -1724,6 +1724,29 @@ TEST(test_stack_mmio)
 	CHECK_EQ(c.gprs[EMUL_REG_RBP], MMIO_BASE + 0x7fc);
 	CHECK_EQ(c.gprs[EMUL_REG_RSP], MMIO_BASE + 0x7f0 - 8);
 
+	/* 32-bit mode: CALL rel16 (66) truncates the target to IP and pushes
+	 * 2 bytes; RET pops 4; LEAVE with a 16-bit stack moves SP only. */
+	setup(&c);
+	c.rip = 0x12345;
+	c.ss_big = true;
+	c.gprs[EMUL_REG_RSP] = MMIO_BASE + 0x100;
+	CHECK_EQ(run(&c, P32, "66 e8 00 f0"), 4);
+	CHECK_EQ(c.next_rip, (0x12345 + 4 - 0x1000) & 0xffff);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0xfe, 2), 0x2349);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], MMIO_BASE + 0xfe);
+	mmio_put(MMIO_BASE + 0xfe, 0x00401000, 4);
+	CHECK_EQ(run(&c, P32, "c3"), 1);
+	CHECK_EQ(c.next_rip, 0x401000);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], MMIO_BASE + 0x102);
+	setup(&c);
+	c.seg_base[EMUL_SEG_SS] = MMIO_BASE;
+	c.gprs[EMUL_REG_RSP] = 0xaaaa0000;
+	c.gprs[EMUL_REG_RBP] = 0xbbbb0040;
+	mmio_put(MMIO_BASE + 0x40, 0x1234, 2);
+	CHECK_EQ(run(&c, REAL, "c9"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0xaaaa0042);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], 0xbbbb1234);
+
 	/* A 16-bit stack wraps within SS. */
 	setup(&c);
 	c.seg_base[EMUL_SEG_SS] = MMIO_BASE;
