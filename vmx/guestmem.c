@@ -192,10 +192,9 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 				INTR_TYPE_HW_EXCEPTION, ctx.exc.has_error_code));
 		if (ctx.exc.has_error_code)
 			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, ctx.exc.error_code);
-		if (ctx.exc.vector == EXC_PF) {
-			v->regs.cr2 = ctx.exc.cr2;
+		/* CR2 is the guest's own while we run (vmx/entry.asm). */
+		if (ctx.exc.vector == EXC_PF)
 			__asm__ volatile("mov %0, %%cr2" :: "r"(ctx.exc.cr2));
-		}
 		return true;
 	}
 	if (len < 0) {
