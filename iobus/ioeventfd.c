@@ -251,7 +251,7 @@ static u64 fast_mmio_entry(const struct ioeventfd *p)
 {
 	if (p->bus != IOBUS_MMIO || p->len != 0 || p->addr >> IOFAST_GPA_BITS)
 		return 0;
-	return iofast_mmio_key(p->addr) | (u64)p->event << IOFAST_EVENT_SHIFT;
+	return iofast_mmio_key(p->addr) | (u64)p->event;
 }
 
 /* p's entry in the PIO table, or 0: the sizes an OUT has (SDM Vol. 3C, "Exit
@@ -268,9 +268,9 @@ static u64 pio_entry(const struct ioeventfd *p)
 	if (!p->wildcard) {
 		if (p->datamatch >> (8 * p->len))
 			return 0;
-		key = iofast_pio_dm_key(key, (u32)p->datamatch);
+		key = iofast_pio_dm_key(key, p->len, p->datamatch);
 	}
-	return key | (u64)p->event << IOFAST_EVENT_SHIFT;
+	return key | (u64)p->event;
 }
 
 /* The table that indexes p, and its entry there; NULL if none does. */
@@ -307,12 +307,18 @@ static int index_prepare(struct ioeventfd_table *t, struct ioeventfd *p,
 	ret = iofast_prepare(f, entry, insert, up);
 	if (ret || !up->next || (!insert && f->live == 1))
 		return ret;		/* in place, or to the empty block */
-	for (struct ioeventfd *q = t->oldest; q; q = q->prev)
-		if (q != p && index_of(t, q, &e) == f)
-			iofast_fill(up, e);
-	if (insert)
-		iofast_fill(up, entry);
-	return 0;
+	for (;;) {
+		for (struct ioeventfd *q = t->oldest; q; q = q->prev)
+			if (q != p && index_of(t, q, &e) == f)
+				iofast_fill(up, e);
+		if (insert)
+			iofast_fill(up, entry);
+		if (!up->overflow)
+			return 0;
+		ret = iofast_refill(up);
+		if (ret)
+			return ret;
+	}
 }
 
 static void index_commit(struct iofast_update *up)
