@@ -358,10 +358,10 @@ struct ioeventfd;			/* one assignment (iobus/ioeventfd.c) */
  * A lookup hashes the key (the slot word with the event bits clear)
  * multiplicatively, (key * IOFAST_HASH_MUL) >> shift, and walks from there
  * until it finds the key (a hit) or an empty slot (a miss). The writer keeps
- * at most half the hashed slots non-empty (entries plus tombstones), and
- * after a rebuild at most a quarter hold entries: measured at 65,536
- * doorbells (tests/host/test_iofast.c), 1.00-1.02 slots per hit and 1.4-1.7
- * per miss, the same as with one, in one or two cache lines.
+ * at most 3/8 of the hashed slots non-empty (entries plus tombstones), and
+ * after a rebuild at most a quarter hold entries; rebuilds place the oldest
+ * doorbells first, so a doorbell keeps its home slot however many come
+ * after it.
  *
  * cur, the published block: the slot array's address (256-byte aligned),
  * the hash shift (64 - log2 hashed slots) in bits 0-5 (x86 shifts take the
@@ -422,7 +422,7 @@ _Static_assert(IOFAST_EVENT_MASK + 1 == IOEVENTFD_MAX_EVENTS,
 struct iofast {
 	uintptr_t cur;		/* slot array | kinds | hash shift */
 	u32 live;		/* entries */
-	u32 used;		/* entries + tombstones: at most slots / 2 */
+	u32 used;		/* entries + tombstones: at most 3/8 of slots */
 	u32 ndm;		/* entries with IOFAST_PIO_DM */
 	struct iobus_epoch *ep;	/* memory and grace periods */
 };
