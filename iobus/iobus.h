@@ -427,7 +427,7 @@ struct iofast {
 	struct iobus_epoch *ep;	/* memory and grace periods */
 };
 
-/* A change prepared on one table (see iobus_update): insert or remove
+/* A change prepared on one table (like iobus_update): insert or remove
  * entry; when next is non-zero the change is a rebuild into the (unpublished)
  * block next, which the caller fills with iofast_fill before the commit. */
 struct iofast_update {
@@ -493,12 +493,11 @@ int iofast_prepare(struct iofast *f, u64 entry, bool insert,
  * and fill again from the start. */
 void iofast_fill(struct iofast_update *up, u64 entry);
 /* Replaces up's new block by an empty one with twice the padding. Returns 0
- * or -ENOMEM (then only iofast_abort is left). */
+ * or -ENOMEM (the table unchanged, nothing left allocated). */
 int iofast_refill(struct iofast_update *up);
-/* Publishes the change; cannot fail. */
+/* Publishes the change; cannot fail. The prepare is an ioctl's last step
+ * that can fail, so no abort is needed: a failed prepare holds nothing. */
 void iofast_commit(struct iofast_update *up);
-/* Frees what prepare allocated. */
-void iofast_abort(struct iofast_update *up);
 /* Hashed slots, and bytes, of the published block (0 when empty). */
 u32 iofast_slots(const struct iofast *f);
 u32 iofast_bytes(const struct iofast *f);

@@ -239,7 +239,7 @@ int iofast_refill(struct iofast_update *up)
 	/* A cluster never spills past the hashed slots by more than the
 	 * entries it holds, so this ends by pad > live. */
 	block_free(up->f->ep, up->next);
-	return prepare_rebuild(up, nslots, pad);
+	return prepare_rebuild(up, nslots, pad);	/* next = 0 on failure */
 }
 
 /* cur's kind bits for a table of live entries, ndm of them datamatches. */
@@ -295,11 +295,4 @@ void iofast_commit(struct iofast_update *up)
 				 (old & ~(uintptr_t)(IOFAST_HAS_PLAIN |
 						     IOFAST_HAS_DM)) | tags,
 				 __ATOMIC_RELEASE);
-}
-
-void iofast_abort(struct iofast_update *up)
-{
-	if (up->next && !cur_is_empty_block(up->next))
-		block_free(up->f->ep, up->next);
-	up->next = 0;
 }

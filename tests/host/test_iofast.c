@@ -485,6 +485,54 @@ TEST(test_enomem_leaves_tables)
 	CHECK_EQ(ffx_fini(&f), 0);
 }
 
+/* ---- clusters at the end of the block: the padding grows ------------------ */
+
+/* Doorbells whose hash puts them in the last hashed slot of every table up
+ * to 2^16 slots (the top 16 bits of key * IOFAST_HASH_MUL all ones): a
+ * guest choosing addresses to make the walks run off the end. The table
+ * keeps working (walks grow, the pad doubles) and its size stays that of
+ * its population. */
+TEST(test_cluster_at_end)
+{
+	struct ffx f;
+	static u64 adv[48];
+	u32 nadv = 0, max_total = 0;
+	int bad = 0, refills = 0;
+
+	for (u64 a = W; nadv < ARRAY_SIZE(adv); a += 4)
+		if ((iofast_mmio_key(a) * IOFAST_HASH_MUL) >> 48 == 0xffff)
+			adv[nadv++] = a;
+	ffx_init(&f, false);
+	for (u32 i = 0; i < 16; i++)
+		CHECK_EQ(ioctl_(&f, 0, W + 0x100 + 8ull * i, 0, (s32)i, 0), 0);
+	for (u32 i = 0; i < nadv; i++) {
+		/* Every allocation of the insert (refills included) may
+		 * fail without a trace. */
+		long a = failure_points(&f, 0, adv[i], 0, (s32)(100 + i), 0);
+		CHECK(a >= 3);
+		refills += a >= 5;
+		for (u32 j = 0; j <= i; j++)
+			bad += ioeventfd_fast_mmio_find(&f.t, adv[j]) != (s32)(100 + j);
+		bad += check_index(&f.t);
+		max_total = MAX(max_total, (u32)cur_total(f.t.fast_mmio.cur));
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(refills > 0);	/* a rebuild's fill ran off the end */
+	u32 nslots = iofast_slots(&f.t.fast_mmio);
+	u32 pad = (u32)cur_total(f.t.fast_mmio.cur) - nslots;
+	printf("  %u doorbells homed in the last slot (+16 others): %u hashed "
+	       "slots, pad %u, walk to the last %u slots\n", nadv, nslots, pad,
+	       probe_len(f.t.fast_mmio.cur, iofast_mmio_key(adv[nadv - 1])));
+	CHECK_EQ(nslots, rebuild_slots(nadv + 16));
+	CHECK(pad >= nadv && pad <= 4 * (nadv + 16));
+	for (u32 i = 0; i < nadv; i++)
+		CHECK_EQ(ioctl_(&f, F_DEA, adv[i], 0, (s32)(100 + i), 0), 0);
+	CHECK_EQ(check_index(&f.t), 0);
+	for (u32 i = 0; i < 16; i++)
+		CHECK_EQ(ioeventfd_fast_mmio_find(&f.t, W + 0x100 + 8ull * i), (s32)i);
+	CHECK_EQ(ffx_fini(&f), 0);
+}
+
 /* ---- 10^5 seeded random operations: the tables agree with the buses -------- */
 
 static const u64 r_mmio[] = {
@@ -731,10 +779,10 @@ static void fill_fast(struct ffx *f, u64 stride, const char *name)
 	CHECK_EQ(wrong, 0);
 	CHECK_EQ(probe_len(f->t.fast_mmio.cur, iofast_mmio_key(W)), 1);
 	CHECK(hit.sum / hit.n < 1.3 && miss.sum / miss.n < 2.0);
-	printf("  65,536 fast-MMIO, stride %s: %u slots (%llu KiB), slots per "
+	printf("  65,536 fast-MMIO, stride %s: %u slots (%u KiB), slots per "
 	       "hit %.3f (worst %u), per miss %.3f (worst %u)\n", name,
 	       iofast_slots(&f->t.fast_mmio),
-	       (unsigned long long)iofast_slots(&f->t.fast_mmio) * 8 / 1024,
+	       iofast_bytes(&f->t.fast_mmio) / 1024,
 	       hit.sum / hit.n, hit.worst, miss.sum / miss.n, miss.worst);
 	CHECK_EQ(check_index(&f->t), 0);
 }
@@ -786,9 +834,9 @@ TEST(test_65536_pio)
 	CHECK_EQ(wrong, 0);
 	CHECK(hit.sum / hit.n < 1.5 && miss.sum / miss.n < 2.5);
 	printf("  65,536 PIO datamatch (256 ports x 256 values): %u slots "
-	       "(%llu KiB), slots per hit %.3f (worst %u), per miss %.3f "
+	       "(%u KiB), slots per hit %.3f (worst %u), per miss %.3f "
 	       "(worst %u); no wildcards, so one probe\n", iofast_slots(&f.t.pio),
-	       (unsigned long long)iofast_slots(&f.t.pio) * 8 / 1024,
+	       iofast_bytes(&f.t.pio) / 1024,
 	       hit.sum / hit.n, hit.worst, miss.sum / miss.n, miss.worst);
 	CHECK_EQ(check_index(&f.t), 0);
 	CHECK_EQ(ffx_fini(&f), 0);
@@ -932,6 +980,7 @@ int main(void)
 	RUN(test_grow_shrink_tombstones);
 	RUN(test_oldest_keeps_home_slot);
 	RUN(test_enomem_leaves_tables);
+	RUN(test_cluster_at_end);
 	RUN(test_random_agree_with_bus);
 	RUN(test_65536_fast_mmio);
 	RUN(test_65536_pio);
