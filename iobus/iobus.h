@@ -529,6 +529,17 @@ struct ioeventfd_table {
  * not index. A table hit is exactly the bus's hit (KVM's ioeventfd_in_range).
  * Caller: an online reader of t->ep (a vCPU between two quiescent states);
  * the answer is the table's state at some instant during the call.
+ *
+ * Cost (gcc -O2 with the kernel's flags; valgrind --tool=callgrind on a
+ * host harness calling them out of line, call and ret included; the same
+ * with 1 and with 65,536 doorbells registered, the measured one first):
+ *   fast MMIO: hit 18, miss 21 instructions;
+ *   PIO, wildcard-only VM: hit 25, miss 30; datamatch-only VM: hit 32,
+ *   miss 35; a VM with both kinds probes the wildcard first (+ ~12 for a
+ *   datamatch hit);
+ *   each slot a walk goes past its home: +8. Inlined in the exit handlers
+ *   (vmx/run.c) the fast-MMIO hit is 17 instructions after the VMREAD.
+ * One load of t (cur), one slot line, no call, no division.
  */
 
 /* A write of any size at guest-physical address gpa (the EPT-misconfiguration
