@@ -512,7 +512,10 @@ struct ioeventfd_table {
 	struct iobus_epoch ep;
 	struct iobus buses[IOBUS_NR];
 	struct ioeventfd *list;		/* every ioeventfd, newest first */
-	struct ioeventfd *oldest;	/* the list's tail */
+	/* The doorbells each index table holds ([0] fast MMIO, [1] PIO),
+	 * oldest to newest: what a rebuild refills, in that order, without
+	 * walking the doorbells of other kinds. */
+	struct ioeventfd *index_oldest[2], *index_newest[2];
 	u32 count;
 	u32 limit;			/* IOEVENTFD_MAX; -ENOSPC beyond */
 	u64 window_base, window_size;	/* where MMIO doorbells may lie */

@@ -164,8 +164,21 @@ static int check_index(struct ioeventfd_table *t)
 		u64 key = e & ~IOFAST_EVENT_MASK;
 		bad += iofast_probe(x->cur, key) != p->event;
 	}
-	bad += t->oldest != prev || n != t->count;
+	bad += n != t->count;
 	bad += counted[0] != t->fast_mmio.live || counted[1] != t->pio.live;
+	/* Each table's own list: its entries, oldest to newest, linked both
+	 * ways, every one found in the table. */
+	for (u32 k = 0; k < 2; k++) {
+		struct ioeventfd *older = NULL;
+		u32 m = 0;
+		for (struct ioeventfd *p = t->index_oldest[k]; p;
+		     older = p, p = p->index_newer, m++) {
+			u64 e;
+			bad += p->index_older != older;
+			bad += index_of(t, p, &e) != tabs[k];
+		}
+		bad += t->index_newest[k] != older || m != tabs[k]->live;
+	}
 	return bad;
 }
 
