@@ -169,9 +169,9 @@ static __always_inline bool fast_pio(struct vcpu *v, u64 qual)
 {
 	if (qual & (IO_QUAL_IN | IO_QUAL_STRING))
 		return false;
-	u32 size = io_qual_size(qual);
-	u32 val = (u32)v->regs.gpr[GUEST_RAX] & (u32)(size == 4 ? ~0ull : (1ull << (size * 8)) - 1);
-	s32 event = ioeventfd_pio_find(&v->vm->io, io_qual_port(qual), size, val);
+	/* The table ignores the value's bytes above the access size. */
+	s32 event = ioeventfd_pio_find(&v->vm->io, io_qual_port(qual), io_qual_size(qual),
+				       (u32)v->regs.gpr[GUEST_RAX]);
 	if (event < 0)
 		return false;
 	event_signal(v->vm->events, (u32)event);
