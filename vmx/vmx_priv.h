@@ -11,6 +11,7 @@
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
+#include "service/service.h"
 
 /* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
  * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
