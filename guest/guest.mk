@@ -25,6 +25,7 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
 GUESTS32       += syncdev:syncdev
+GUESTS32       += notify:notify
 GUESTS64       += syncdev64:syncdev
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \

@@ -113,9 +113,10 @@ _Static_assert(offsetof(struct event_set, read_mark) % CACHE_LINE == 0, "vCPU li
 /* ---- the signal: inline, for the vCPU's exit hot path -------------------- */
 
 /* Sets bit `bit` of the bit string at words: one locked BTS, whose register
- * bit offset may reach past the first word (SDM Vol. 2A, "BTS - Bit Test and
- * Set": "the bit offset ... can range from -2^63 to 2^63 - 1"). Locked: a
- * full barrier (SDM Vol. 3A, "Locked Instructions Have a Total Order"). */
+ * bit offset reaches past the first word of a memory operand (SDM Vol. 2A,
+ * "BT - Bit Test": a register offset selects any bit of the bit string, in
+ * 64-bit mode within -2^63 .. 2^63 - 1). Locked: a full barrier (SDM Vol.
+ * 3A, "Locked Instructions Have a Total Order"). */
 static inline void event_bit_set(u64 *words, u64 bit)
 {
 	__asm__ volatile("lock btsq %1, %0" : "+m"(*words) : "r"(bit) : "memory", "cc");
