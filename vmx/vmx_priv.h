@@ -291,19 +291,6 @@ u32 vapic_read(struct vm *vm, u32 offset);
 void vapic_write(struct vm *vm, u32 offset, u32 val);
 int vapic_write_base_msr(struct vm *vm, u64 val);
 
-/* TEMPORARY until the constant-time doorbell tables land in iobus/: no
- * doorbell is found, so every doorbell takes the generic path. */
-static inline s32 ioeventfd_fast_mmio_find(const struct ioeventfd_table *t, u64 gpa)
-{
-	(void)t; (void)gpa;
-	return -1;
-}
-static inline s32 ioeventfd_pio_find(const struct ioeventfd_table *t, u16 port, u32 size, u32 val)
-{
-	(void)t; (void)port; (void)size; (void)val;
-	return -1;
-}
-
 /* ---- VM-entry stub (vmx/entry.asm) -------------------------------------- */
 /* Enters the guest with v->regs loaded (VMLAUNCH), and on every VM exit
  * saves them and calls vcpu_handle_exit(v); re-enters (VMRESUME) while that
