@@ -24,7 +24,11 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
+# One line per addition, so that parallel work does not collide.
 GUESTS64       += bench64:bench
+GUESTS32       += syncdev:syncdev
+GUESTS32       += notify:notify
+GUESTS64       += syncdev64:syncdev
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \

@@ -11,6 +11,7 @@
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
+#include "service/service.h"
 
 /* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
  * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
@@ -131,6 +132,8 @@ struct vapic {
 	u64 ipis_dropped;	/* INIT/SIPI/fixed IPIs from the guest, never sent */
 };
 
+struct vm_syncdev;
+
 /* An emulated device on one of the VM's buses. */
 struct vm_device {
 	struct iobus_device base;	/* first: the bus hands us &base */
@@ -153,6 +156,7 @@ struct vm {
 	struct vm_device dev_ports;	/* COM1, exit, latch, PICs */
 	struct vm_device dev_apic;	/* the xAPIC page */
 	struct vm_device dev_ioram;	/* pc-testdev IORAM */
+	struct vm_syncdev *syncdev;	/* the synchronous device (vmx/syncdev.c) */
 	/* emulated devices */
 	char com1_line[COM1_LINE_MAX];
 	u32 com1_len;
@@ -276,6 +280,8 @@ void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write)
 
 /* Registers the emulated devices on vm's buses (vmx/devices.c). */
 int vm_devices_register(struct vm *vm);
+/* Makes and registers the synchronous device (vmx/syncdev.c). */
+int syncdev_register(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);
