@@ -287,6 +287,7 @@ void latency_percentiles(u64 *v, u64 n, struct latency_summary *out);
 #define SYNCDEV_CMD_SNAPSHOT   1u	/* copy this VM's service statistics */
 #define SYNCDEV_CMD_CLEAR      2u	/* clear STATUS.ERROR */
 #define SYNCDEV_CMD_RESET      3u	/* zero REG[] */
+#define SYNCDEV_CMD_CLEAR_STATS 4u	/* zero this VM's service statistics (the benchmark) */
 
 struct syncdev_stats {
 	u64 events, signals, cycles, calls;

@@ -71,6 +71,18 @@ static void syncdev_command(struct syncdev *d, u32 cmd)
 	case SYNCDEV_CMD_RESET:
 		memset(d->regs, 0, sizeof(d->regs));
 		break;
+	case SYNCDEV_CMD_CLEAR_STATS:
+		/* On the set's service core (or inline, on its only CPU): the
+		 * only writer of these, between two of its rounds. This request
+		 * itself is counted in calls_served when it returns. */
+		if (d->es) {
+			d->es->events_handled = 0;
+			d->es->signals_handled = 0;
+			d->es->service_cycles = 0;
+			d->es->calls_served = 0;
+			d->es->latency_count = 0;
+		}
+		break;
 	default:
 		break;		/* an unknown command does nothing */
 	}

@@ -214,7 +214,7 @@ static inline void cpuid_hypervisor_leaf(struct vcpu *v, u64 *r, u32 leaf)
 		r[GUEST_RAX] = (boot_cfg.notify == NOTIFY_POLL ? CPUID_HV_CFG_POLL : 0) |
 			       (boot_cfg.lookup == LOOKUP_LINEAR ? CPUID_HV_CFG_LINEAR : 0) |
 			       (u32)boot_cfg.fastmmio_len << CPUID_HV_CFG_LEN_SHIFT |
-			       (boot_cfg.trace ? CPUID_HV_CFG_TRACE : 0);
+			       (boot_cfg.trace ? CPUID_HV_CFG_TRACE : 0) | (boot_cfg.latency ? BIT(4) : 0);
 		r[GUEST_RBX] = boot_cfg.vcpus;
 		r[GUEST_RCX] = tsc_hz() / 1000;
 		r[GUEST_RDX] = v->vm->index;
