@@ -99,6 +99,16 @@ run: all
 bench: all
 	@tools/bench
 
+# The regression gate: a Bochs run's path lengths against bench/baseline.json
+# (RESULTS=FILE compares an existing results.json instead of running).
+.PHONY: bench-check
+bench-check: all
+	@if [ -n "$(RESULTS)" ]; then r="$(RESULTS)"; else \
+	  ARGS= CPUS= TIMEOUT= tools/bench --platform bochs --out $(BUILD)/bench-check | \
+	  grep --line-buffered -E '^bench: (platform|boot|[0-9]+ s)|PROBLEM'; \
+	  r=$(BUILD)/bench-check/results.json; fi; \
+	  python3 tools/bench-report.py check --results "$$r" --baseline bench/baseline.json
+
 clean:
 	rm -rf $(BUILD)
 
