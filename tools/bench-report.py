@@ -85,7 +85,7 @@ def read_boots(d):
     with open(os.path.join(d, "boots.tsv"), encoding="utf-8") as f:
         for line in f:
             name, guest, cpus, args, gargs, status, secs = line.rstrip("\n").split("\t")
-            boots.append({"name": name, "guest": guest, "cpus": int(cpus),
+            boots.append({"name": name, "guest": guest, "cpus": int(cpus) if cpus.isdigit() else None,
                           "args": args, "guest_args": gargs, "status": int(status),
                           "seconds": int(secs)})
     return boots
@@ -288,12 +288,14 @@ def chart(res, d):
     rows = res["rows"]
     unit = "instructions" if res["platform"] == "bochs" else "TSC cycles"
     bars = os.path.join(d, "paths.dat")
+    cols = set()
     with open(bars, "w") as f:
         f.write("# path 32-bit 64-bit\n")
         for path in ["null-cpuid", "null-vmcall", "pio", "fast-mmio", "mmio", "sync-mmio", "hypercall"]:
             a, b = cyc(base(rows, path, "32")), cyc(base(rows, path, "64"))
             if a is None and b is None:
                 continue
+            cols |= ({2} if a is not None else set()) | ({3} if b is not None else set())
             f.write("%s %s %s\n" % (path, "NaN" if a is None else a, "NaN" if b is None else b))
     series = []
     for path, mode, kw, title in [
@@ -321,14 +323,15 @@ def chart(res, d):
     svg = os.path.join(d, "doorbell.svg")
     gp = ['set terminal svg size 1100,460 dynamic font "sans,11" background "white"',
           'set output "%s"' % svg,
-          'set multiplot layout 1,2 title "doorbell on %s, commit %s (%s)"'
-          % (res["platform"], res["commit"], res["date"][:10]),
+          'set multiplot layout 1,%d title "doorbell on %s, commit %s (%s)"'
+          % (2 if series else 1, res["platform"], res["commit"], res["date"][:10]),
           'set title "%s per operation, by path"' % unit.capitalize(),
           'set style data histograms', 'set style histogram clustered gap 1',
           'set style fill solid 0.8 border -1', 'set boxwidth 0.9',
           'set xtics rotate by -30 nomirror', 'set ylabel "%s per op"' % unit,
           'set logscale y', 'set yrange [50:*]', 'set grid ytics', 'set key top left',
-          'plot "%s" using 2:xtic(1) title "32-bit guest", "" using 3 title "64-bit guest"' % bars,
+          'plot ' + ", ".join('"%s" using %d:xtic(1) title "%s-bit guest"' % (bars, c, 32 if c == 2 else 64)
+                              for c in sorted(cols)),
           'unset logscale y', 'set yrange [*:*]', 'set autoscale y',
           'set style data linespoints', 'set xtics norotate',
           'set title "Lookup cost against registrations"',
@@ -339,7 +342,8 @@ def chart(res, d):
         gp.append("plot " + ", ".join('"%s" using 1:2 with linespoints lw 2 title "%s"' % (fn, t)
                                        for fn, t in series))
     else:
-        gp.append('plot 1/0 notitle')
+        gp = [g for g in gp if not g.startswith(("set logscale x", 'set format x', 'set xrange'))]
+        gp = gp[:gp.index('unset logscale y')]
     gp.append("unset multiplot")
     try:
         subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True, check=True,
