@@ -60,7 +60,8 @@
 #define FAST_GPA          0xd0000000u	/* inside the doorbell window */
 #define MMIO_DM_GPA       0xd0001000u
 #define MMIO_DM_VALUE     0x1234u
-#define KVM_OTHER_GPA     0xd0002000u	/* KVM's experiment: 200 on one address */
+#define KVM_OTHER_GPA     0xd0000800u	/* KVM's experiment: 200 on one address, below
+					   MMIO_DM_GPA, so a linear scan passes them */
 #define KVM_OTHERS        200u
 #define OTHER_MMIO_GPA    0xd0100000u	/* scaling: one per 8 bytes */
 #define EV_PIO            1

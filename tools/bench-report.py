@@ -259,7 +259,7 @@ def print_table(res):
     c = {k: cyc(base(rows, k, "32")) for k in PATHS}
     s = SEED_US
     p("")
-    p("Ratios (32-bit)          doorbell   KVM (the seed)")
+    p("Ratios (32-bit)              doorbell   KVM (the seed)")
     pairs = [
         ("fast-mmio / pio", ratio(c["fast-mmio"], c["pio"]), s["ioeventfd-mmio"] / s["ioeventfd-pio"],
          "ioeventfd-mmio / ioeventfd-pio, before fast MMIO; after it \"essentially as fast as PIO\""),
@@ -271,7 +271,7 @@ def print_table(res):
          "qemu-mmio / ioeventfd-mmio"),
     ]
     for name, mine, seed, how in pairs:
-        p("  %-22s %9s   %5.2f  %s" % (name, fmt(mine, 2), seed, how))
+        p("  %-24s %9s   %5.2f  %s" % (name, fmt(mine, 2), seed, how))
     p("  KVM's table: qemu-mmio 110,000 iops 9.09 us; ioeventfd-mmio 200,100 iops 5.00 us; "
       "ioeventfd-pio 367,300 iops 2.72 us; ioeventfd-hc 2.37 us (extrapolated).")
     p("")
