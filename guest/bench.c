@@ -146,7 +146,7 @@ __attribute__((noinline)) static void loop_cpuid(u64 n)
 __attribute__((noinline)) static void loop_vmcall(u64 n)
 {
 	for (u64 i = 0; i < n; i++)
-		(void)hypercall(BENCH_HC_UNKNOWN, 0, 0, 0, 0);
+		(void)hypercall1(BENCH_HC_UNKNOWN, 0);
 }
 
 __attribute__((noinline)) static void loop_pio(u64 n)
@@ -170,7 +170,7 @@ __attribute__((noinline)) static void loop_mmio(u64 n)
 __attribute__((noinline)) static void loop_notify(u64 n)
 {
 	for (u64 i = 0; i < n; i++)
-		(void)hypercall(HC_NOTIFY, EV_HC, 0, 0, 0);
+		(void)hypercall1(HC_NOTIFY, EV_HC);
 }
 
 /* Times loop(ops); with pathprof=PATH, brackets it. Warm up first. */
