@@ -33,6 +33,7 @@ HOSTCFLAGS := -std=gnu11 -O1 -g -DHOST_TEST -I. -fsanitize=address,undefined \
 # Every C and assembly file in the kernel's module folders is part of the
 # kernel; a module adds files without touching this Makefile.
 KDIRS    := boot drivers lib vmx ept iobus emul
+KDIRS    += service
 KSRCS_C  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRCS_S  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS_C)) \
@@ -49,7 +50,12 @@ deps:
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(KCFLAGS) $(KCFLAGS_$*) -MMD -MP -c $< -o $@
+
+# vcpu_handle_exit is called only by entry.asm, which reloads every register
+# after it: it need not save the host's callee-saved registers (vmx/dispatch.c).
+KCFLAGS_vmx/dispatch := -fcall-used-rbx -fcall-used-r12 \
+                        -fcall-used-r13 -fcall-used-r14 -fcall-used-r15
 
 $(BUILD)/k/%.asm.o: %.asm
 	@mkdir -p $(dir $@)

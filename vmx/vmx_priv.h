@@ -11,12 +11,14 @@
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
+#include "service/service.h"
 
 /* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
  * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
 #define VMX_OK            0
 #define VMX_FAIL_INVALID  1
 #define VMX_FAIL_VALID    2
+#define VMX_FAIL_RESUMED  2	/* vmx_run: added when VMRESUME, not VMLAUNCH, failed */
 
 static inline int vmx_result(u8 cf, u8 zf)
 {
@@ -122,7 +124,7 @@ static inline u64 guest_cr4(void)
 void vmcs_dump(void);
 
 /* ---- the VM ------------------------------------------------------------- */
-#define COM1_LINE_MAX   256
+#define COM1_LINE_MAX   480	/* a BENCH {json} line is one line; printk takes 511 */
 
 /* The emulated local APIC (xAPIC registers the guest platform offers). */
 struct vapic {
@@ -130,6 +132,8 @@ struct vapic {
 	u32 id, tpr, spiv, ldr, dfr, icr_low, icr_high, lvt[7], esr;
 	u64 ipis_dropped;	/* INIT/SIPI/fixed IPIs from the guest, never sent */
 };
+
+struct vm_syncdev;
 
 /* An emulated device on one of the VM's buses. */
 struct vm_device {
@@ -153,6 +157,7 @@ struct vm {
 	struct vm_device dev_ports;	/* COM1, exit, latch, PICs */
 	struct vm_device dev_apic;	/* the xAPIC page */
 	struct vm_device dev_ioram;	/* pc-testdev IORAM */
+	struct vm_syncdev *syncdev;	/* the synchronous device (vmx/syncdev.c) */
 	/* emulated devices */
 	char com1_line[COM1_LINE_MAX];
 	u32 com1_len;
@@ -215,11 +220,12 @@ void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags);
  * blocking end, as executing the instruction would have ended them (SDM
  * Vol. 3C, "Interruptibility State"); with RFLAGS.TF set the single-step
  * trap is delivered after it, as after a real store. The common case is
- * three VMREADs, one VMWRITE and a branch.
+ * three VMREADs, one VMWRITE and a branch; vcpu_skip_from() is the same for
+ * a caller that has read RIP already.
  */
-static inline void vcpu_skip(struct vcpu *v, u32 len)
+static inline void vcpu_skip_from(struct vcpu *v, u64 rip, u32 len)
 {
-	u64 rip = vmcs_readnat(VMCS_GUEST_RIP) + len;
+	rip += len;
 	if (!v->lma)
 		rip = (u32)rip;
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
@@ -231,6 +237,11 @@ static inline void vcpu_skip(struct vcpu *v, u32 len)
 		return;
 	}
 	vmcs_writenat(VMCS_GUEST_RIP, rip);
+}
+
+static inline void vcpu_skip(struct vcpu *v, u32 len)
+{
+	vcpu_skip_from(v, vmcs_readnat(VMCS_GUEST_RIP), len);
 }
 
 /* Skips the instruction that caused this exit, by the length the CPU
@@ -270,6 +281,8 @@ void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write)
 
 /* Registers the emulated devices on vm's buses (vmx/devices.c). */
 int vm_devices_register(struct vm *vm);
+/* Makes and registers the synchronous device (vmx/syncdev.c). */
+int syncdev_register(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);
@@ -285,25 +298,12 @@ u32 vapic_read(struct vm *vm, u32 offset);
 void vapic_write(struct vm *vm, u32 offset, u32 val);
 int vapic_write_base_msr(struct vm *vm, u64 val);
 
-/* TEMPORARY until the constant-time doorbell tables land in iobus/: no
- * doorbell is found, so every doorbell takes the generic path. */
-static inline s32 ioeventfd_fast_mmio_find(const struct ioeventfd_table *t, u64 gpa)
-{
-	(void)t; (void)gpa;
-	return -1;
-}
-static inline s32 ioeventfd_pio_find(const struct ioeventfd_table *t, u16 port, u32 size, u32 val)
-{
-	(void)t; (void)port; (void)size; (void)val;
-	return -1;
-}
-
 /* ---- VM-entry stub (vmx/entry.asm) -------------------------------------- */
 /* Enters the guest with v->regs loaded (VMLAUNCH), and on every VM exit
  * saves them and calls vcpu_handle_exit(v); re-enters (VMRESUME) while that
- * returns true. Returns VMX_OK once it returned false, or VMX_FAIL_INVALID /
- * VMX_FAIL_VALID when VMLAUNCH or VMRESUME itself failed (v->launched says
- * which). */
+ * returns true. Returns VMX_OK once it returned false, VMX_FAIL_INVALID /
+ * VMX_FAIL_VALID when VMLAUNCH failed, or those plus VMX_FAIL_RESUMED when
+ * a VMRESUME failed. */
 int vmx_run(struct vcpu *v);
 void vmx_exit_entry(void);	/* VMCS_HOST_RIP */
 _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: v->regs at v");
