@@ -29,6 +29,8 @@ GUESTS64       += bench64:bench
 GUESTS32       += syncdev:syncdev
 GUESTS32       += notify:notify
 GUESTS64       += syncdev64:syncdev
+GUESTS32       += fastmmio:fastmmio
+GUESTS64       += fastmmio64:fastmmio
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
@@ -40,6 +42,7 @@ GUEST_CFLAGS32 := -m32 $(GUEST_CFLAGS)
 GUEST_CFLAGS64 := -m64 -mcmodel=small -mno-red-zone $(GUEST_CFLAGS)
 GUEST_LDFLAGS  := -nostdlib -static -no-pie -Wl,--build-id=none \
                   -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack
+
 
 GUEST_LIB_C    := $(patsubst guest/lib/%.c,%.o,$(wildcard guest/lib/*.c))
 GUEST_LIB32    := $(addprefix $(GUEST_B)/lib32/,$(GUEST_LIB_C) \

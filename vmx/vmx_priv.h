@@ -18,6 +18,7 @@
 #define VMX_OK            0
 #define VMX_FAIL_INVALID  1
 #define VMX_FAIL_VALID    2
+#define VMX_FAIL_RESUMED  2	/* vmx_run: added when VMRESUME, not VMLAUNCH, failed */
 
 static inline int vmx_result(u8 cf, u8 zf)
 {
@@ -300,9 +301,9 @@ int vapic_write_base_msr(struct vm *vm, u64 val);
 /* ---- VM-entry stub (vmx/entry.asm) -------------------------------------- */
 /* Enters the guest with v->regs loaded (VMLAUNCH), and on every VM exit
  * saves them and calls vcpu_handle_exit(v); re-enters (VMRESUME) while that
- * returns true. Returns VMX_OK once it returned false, or VMX_FAIL_INVALID /
- * VMX_FAIL_VALID when VMLAUNCH or VMRESUME itself failed (v->launched says
- * which). */
+ * returns true. Returns VMX_OK once it returned false, VMX_FAIL_INVALID /
+ * VMX_FAIL_VALID when VMLAUNCH failed, or those plus VMX_FAIL_RESUMED when
+ * a VMRESUME failed. */
 int vmx_run(struct vcpu *v);
 void vmx_exit_entry(void);	/* VMCS_HOST_RIP */
 _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: v->regs at v");
