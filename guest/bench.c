@@ -293,7 +293,7 @@ __attribute__((noinline)) static void loop_mmio(u64 n)
 
 __attribute__((noinline)) static void loop_sync(u64 n)
 {
-	for (u64 i = 0; i < n; i++)
+	for (u32 i = 0; i < (u32)n; i++)
 		(void)mmio_read32(SD + SD_ID);
 }
 
