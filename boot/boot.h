@@ -59,6 +59,8 @@ int mb2_parse(u32 magic, const void *mbi, size_t avail, struct mb2_info *info);
 /* ---- command line (boot/cmdline.c, pure) -------------------------------- */
 enum notify_mode { NOTIFY_IPI, NOTIFY_POLL };
 enum lookup_mode { LOOKUP_BINARY, LOOKUP_LINEAR };
+/* What an MMIO access the emulator cannot decode or execute does. */
+enum emul_fail_mode { EMUL_FAIL_UD, EMUL_FAIL_STOP };
 
 #define CMDLINE_MAX_IOEVENTFD  16
 /* A guest that runs this long without one VM exit is stopped and reported. */
@@ -78,6 +80,8 @@ struct boot_config {
 	u32 extra_apic;			/* extra_apic=ID: also try to start this APIC
 					 * ID (tests the no-answer path); none =
 					 * CMDLINE_NO_APIC */
+	enum emul_fail_mode emul_fail;	/* emul_fail=ud|stop: #UD to the guest, or
+					 * stop the VM (default ud) */
 	u32 ioeventfd_count;		/* ioeventfd=SPEC, repeatable; kept raw, */
 	char ioeventfd[CMDLINE_MAX_IOEVENTFD][64]; /* parsed by iobus/ */
 };

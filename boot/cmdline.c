@@ -41,6 +41,7 @@ void cmdline_defaults(struct boot_config *cfg)
 	cfg->lookup = LOOKUP_BINARY;
 	memcpy(cfg->platform, "hardware", sizeof("hardware"));
 	cfg->extra_apic = CMDLINE_NO_APIC;
+	cfg->emul_fail = EMUL_FAIL_UD;
 	cfg->ioeventfd_count = 0;
 }
 
@@ -235,6 +236,18 @@ static bool cmdline_apply(const struct cmdline_word *w, struct boot_config *cfg,
 				     "cmdline: %s is not binary or linear, keeping %s",
 				     w->quoted,
 				     cfg->lookup == LOOKUP_LINEAR ? "linear" : "binary");
+			return false;
+		}
+	} else if (cmdline_key_is(w, "emul_fail")) {
+		if (cmdline_val_is(w, "ud")) {
+			cfg->emul_fail = EMUL_FAIL_UD;
+		} else if (cmdline_val_is(w, "stop")) {
+			cfg->emul_fail = EMUL_FAIL_STOP;
+		} else {
+			fmt_snprintf(msg, msg_size,
+				     "cmdline: %s is not ud or stop, keeping %s",
+				     w->quoted,
+				     cfg->emul_fail == EMUL_FAIL_STOP ? "stop" : "ud");
 			return false;
 		}
 	} else if (cmdline_key_is(w, "ioeventfd")) {

@@ -207,6 +207,22 @@ TEST(test_enum_errors)
 	CHECK_EQ(cfg.lookup, LOOKUP_LINEAR);
 }
 
+TEST(test_emul_fail)
+{
+	CHECK_EQ(run(""), 0);
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_UD);
+	CHECK_EQ(run("emul_fail=stop"), 0);
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_STOP);
+	CHECK_EQ(run("emul_fail=stop emul_fail=ud"), 0);
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_UD);
+	CHECK_EQ(run("emul_fail=stop emul_fail=halt"), 1);
+	CHECK_STR(W.msg[0], "cmdline: emul_fail=halt is not ud or stop, keeping stop");
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_STOP);
+	CHECK_EQ(run("emul_fail="), 1);
+	CHECK_STR(W.msg[0], "cmdline: emul_fail= is not ud or stop, keeping ud");
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_UD);
+}
+
 TEST(test_number_ranges)
 {
 	CHECK_EQ(run("guest_mem=1"), 1);
@@ -308,6 +324,7 @@ int main(void)
 	RUN(test_long_word_is_cut_in_message);
 	RUN(test_vcpus_errors);
 	RUN(test_enum_errors);
+	RUN(test_emul_fail);
 	RUN(test_number_ranges);
 	RUN(test_doorbell_window_errors);
 	RUN(test_ioeventfd);
