@@ -245,6 +245,22 @@ static const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
 	[EXIT_REASON_PREEMPTION_TIMER]   = handle_preemption_timer,
 	[EXIT_REASON_WBINVD]             = handle_skip,
 	[EXIT_REASON_XSETBV]             = handle_xsetbv,
+	[EXIT_REASON_TASK_SWITCH]        = handle_task_switch,
+	[EXIT_REASON_GETSEC]             = handle_undefined_instruction,
+	[EXIT_REASON_VMCLEAR]            = handle_undefined_instruction,
+	[EXIT_REASON_VMLAUNCH]           = handle_undefined_instruction,
+	[EXIT_REASON_VMPTRLD]            = handle_undefined_instruction,
+	[EXIT_REASON_VMPTRST]            = handle_undefined_instruction,
+	[EXIT_REASON_VMREAD]             = handle_undefined_instruction,
+	[EXIT_REASON_VMRESUME]           = handle_undefined_instruction,
+	[EXIT_REASON_VMWRITE]            = handle_undefined_instruction,
+	[EXIT_REASON_VMXOFF]             = handle_undefined_instruction,
+	[EXIT_REASON_VMXON]              = handle_undefined_instruction,
+	[EXIT_REASON_INVEPT]             = handle_undefined_instruction,
+	[EXIT_REASON_INVVPID]            = handle_undefined_instruction,
+	[EXIT_REASON_VMFUNC]             = handle_undefined_instruction,
+	[EXIT_REASON_SEAMCALL]           = handle_undefined_instruction,
+	[EXIT_REASON_TDCALL]             = handle_undefined_instruction,
 };
 
 static void trace_exit(struct vcpu *v, u32 reason, u64 qual)

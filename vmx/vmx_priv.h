@@ -202,6 +202,8 @@ void handle_msr_write(struct vcpu *v, u64 qual);
 void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
 void handle_ept_violation(struct vcpu *v, u64 qual);	/* vmx/mmio.c */
 void handle_ept_misconfig(struct vcpu *v, u64 qual);
+void handle_undefined_instruction(struct vcpu *v, u64 qual);	/* vmx/undef.c */
+void handle_task_switch(struct vcpu *v, u64 qual);
 
 /* Translates a guest linear address with the guest's paging (vmx/guestmem.c);
  * on a page fault injects #PF into the guest and returns -EFAULT. */
@@ -209,6 +211,19 @@ int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa);
 /* Decodes and emulates the instruction that faulted on gpa (vmx/guestmem.c).
  * False (after printing why) when it cannot: the guest must be stopped. */
 bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual);
+/* Reads or writes [gpa, gpa + size), inside one page, as the guest would:
+ * guest RAM by copy, anything else through the MMIO bus in naturally
+ * aligned pieces of at most 8 bytes (unassigned: reads all ones, writes
+ * dropped, logged). vmx/guestmem.c. */
+void vm_phys_access(struct vm *vm, u64 gpa, u8 *buf, u32 size, bool write);
+/* Injects hardware exception vector at the current RIP, with error_code if
+ * the vector has one, and CR2 = cr2 for #PF (vmx/guestmem.c). */
+void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2);
+/* Loads segment register seg (enum emul_seg; EMUL_NR_SEGS: the task
+ * register) with sel for an emulated MOV Sreg or LTR, with the SDM's checks
+ * (vmx/segload.c). 0, EMUL_FAULT(vector, error code), or -errno. */
+struct gwalk_regs;
+int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u16 sel);
 /* Logs an access nobody answers (rate-limited). */
 void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write);
 
