@@ -26,6 +26,8 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
 GUESTS32 += emulator:emulator
 GUESTS64 += emulator64:emulator
+GUESTS32 += vmxud:vmxud
+GUESTS64 += vmxud64:vmxud
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
