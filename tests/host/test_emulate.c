@@ -14,7 +14,13 @@
  */
 #include "lib/fmt.c"
 #include "emul/decode.c"
+#include "emul/optab.c"
+#include "emul/describe.c"
+#include "emul/alu.c"
 #include "emul/emulate.c"
+#include "emul/exec_single.c"
+#include "emul/exec_string.c"
+#include "emul/exec_stack.c"
 #include "tests/host/test.h"
 
 #define MMIO_BASE  0xff000000ull	/* like the pc-testdev IORAM */
@@ -465,7 +471,7 @@ static size_t alu_encode(u8 type, u8 size, enum form form, u64 *b, u8 *out)
 		out[n++] = test ? (size == 1 ? 0xf6 : 0xf7)
 				: (size == 1 ? 0x80 : ib ? 0x83 : 0x81);
 		out[n++] = (u8)(group1_digit[type] << 3);
-		*b = sign_extend(*b & emul_size_mask((u8)isz), (u8)isz);
+		*b = emul_sign_extend(*b & emul_size_mask((u8)isz), (u8)isz);
 		for (unsigned i = 0; i < isz; i++)
 			out[n++] = (u8)(*b >> (8 * i));
 	} else {
@@ -552,7 +558,7 @@ TEST(test_flags_vs_host)
 fail:
 		if (bad++ < 10)
 			printf("  %s size %u form %d a=0x%llx b=0x%llx fin=0x%llx: got 0x%llx "
-			       "flags 0x%llx, host 0x%llx flags 0x%llx\n", mnemonics[type],
+			       "flags 0x%llx, host 0x%llx flags 0x%llx\n", emul_mnemonics[type],
 			       size, form, a, b, fin, got, c.rflags, res, hflags);
 	}
 	printf("  %ld operations agree with the host CPU\n", runs);
