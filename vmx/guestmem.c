@@ -369,6 +369,11 @@ static const u32 seg_base_fields[EMUL_NR_SEGS] = {
 	[EMUL_SEG_SS] = VMCS_GUEST_SS_BASE, [EMUL_SEG_DS] = VMCS_GUEST_DS_BASE,
 	[EMUL_SEG_FS] = VMCS_GUEST_FS_BASE, [EMUL_SEG_GS] = VMCS_GUEST_GS_BASE,
 };
+static const u32 seg_sel_fields[EMUL_NR_SEGS] = {
+	[EMUL_SEG_ES] = VMCS_GUEST_ES_SELECTOR, [EMUL_SEG_CS] = VMCS_GUEST_CS_SELECTOR,
+	[EMUL_SEG_SS] = VMCS_GUEST_SS_SELECTOR, [EMUL_SEG_DS] = VMCS_GUEST_DS_SELECTOR,
+	[EMUL_SEG_FS] = VMCS_GUEST_FS_SELECTOR, [EMUL_SEG_GS] = VMCS_GUEST_GS_SELECTOR,
+};
 static const u32 seg_limit_fields[EMUL_NR_SEGS] = {
 	[EMUL_SEG_ES] = VMCS_GUEST_ES_LIMIT, [EMUL_SEG_CS] = VMCS_GUEST_CS_LIMIT,
 	[EMUL_SEG_SS] = VMCS_GUEST_SS_LIMIT, [EMUL_SEG_DS] = VMCS_GUEST_DS_LIMIT,
@@ -606,6 +611,8 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	ctx.mem_write = cb_write;
 #ifdef EMUL_EXCEPTION
 	ctx.cr0 = s.walk.cr0;
+	for (u32 seg = 0; seg < EMUL_NR_SEGS; seg++)
+		ctx.seg_sel[seg] = vmcs_read16(seg_sel_fields[seg]);
 	ctx.vreg_read = cb_vreg_read;
 	ctx.vreg_write = cb_vreg_write;
 	ctx.load_seg = cb_load_seg;
