@@ -184,6 +184,8 @@ static void region_read(uintptr_t mem, u8 *out)
 	}
 }
 
+static unsigned long frame_area[16];
+
 static void run_at(const struct form *f, uintptr_t mem, struct result *r)
 {
 	region_fill(mem);
@@ -196,7 +198,9 @@ static void run_at(const struct form *f, uintptr_t mem, struct result *r)
 	h_bx = mem;
 	h_si = mem + (unsigned long)(f->si_off ? f->si_off : 0x40);
 	h_di = mem + (unsigned long)(f->di_off ? f->di_off : 0x80);
-	h_bp = mem + 0x60;
+	/* Stack forms push rBP: the same value in both runs (a RAM frame whose
+	 * slots ENTER's nesting copies). */
+	h_bp = f->sp ? (unsigned long)(uintptr_t)&frame_area[8] : mem + 0x60;
 	h_sp_out = 0;
 	for (unsigned i = 0; i < 16; i++) {
 		h_xmm[i] = (u8)(0xa0 + i);
@@ -220,7 +224,7 @@ static void run_at(const struct form *f, uintptr_t mem, struct result *r)
 	r->dx = h_dx;
 	r->si = h_si - mem;
 	r->di = h_di - mem;
-	r->bp = h_bp - mem;
+	r->bp = f->sp ? h_bp : h_bp - mem;
 	r->sp = f->sp ? h_sp_out - mem : 0;
 	r->flags = h_flags & f->flags_mask;
 	memcpy(r->xmm, f->xmm ? h_xmm_out : h_xmm, 16);
@@ -373,7 +377,9 @@ FORM_FN(f_riprel_far, "mov 8(" R(bx) ",%%rcx,1), %%rax")
 FORM_STACK(f_stack_push_pop, "push " R(cx) "\n" "pop " R(ax))
 FORM_STACK(f_stack_call_ret, "call 4f\n" "jmp 5f\n" "4: ret\n" "5:")
 FORM_STACK(f_stack_enter_leave, "enter $16, $0\n" "mov " R(sp) ", " R(dx) "\n" "sub " R(bx) ", " R(dx) "\n" "leave")
-FORM_STACK(f_stack_enter_nested, "enter $8, $2\n" "mov " R(sp) ", " R(dx) "\n" "sub " R(bx) ", " R(dx) "\n" "leave")
+/* ENTER with nesting pushes the new frame pointer (an address in the stack,
+ * different per run): made relative to rBX at once. */
+FORM_STACK(f_stack_enter_nested, "enter $8, $2\n" "sub " R(bx) ", 8(" R(sp) ")\n" "mov " R(sp) ", " R(dx) "\n" "sub " R(bx) ", " R(dx) "\n" "leave")
 
 /* Inits for forms that need particular memory. */
 static void init_cmpxchg_eq(volatile u8 *m)
@@ -621,10 +627,23 @@ static void run_forms(void)
 		check_form(&forms[i], W_IORAM0 + 0x100, W_ORACLE + PAGE + 0x100);
 }
 
+/* The stack forms in IORAM, then with rSP 2 bytes above the RAM | IORAM
+ * boundary, so that pushes and pops straddle it (kvm-unit-tests' ENTER
+ * case). */
 static void run_stack_forms(void)
 {
+	static char name[64];
+	struct form f;
+
 	for (size_t i = 0; i < ARRAY_SIZE(stack_forms); i++)
 		check_form(&stack_forms[i], W_IORAM0 + 0x100, W_ORACLE + PAGE + 0x100);
+	for (size_t i = 0; i < ARRAY_SIZE(stack_forms); i++) {
+		f = stack_forms[i];
+		memcpy(name, "ram_ioram_", 10);
+		memcpy(name + 10, f.name, strlen(f.name) + 1);
+		f.name = name;
+		check_form(&f, W_IORAM0 - 0x7e, W_ORACLE + PAGE - 0x7e);
+	}
 }
 
 /* Page crossing: forms whose operand straddles two linear pages of
