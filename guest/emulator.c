@@ -145,6 +145,7 @@ struct form {
 	void (*init)(volatile u8 *mem);	/* after the pattern fill */
 	bool xmm;			/* compare h_xmm_out */
 	bool sp;			/* compare h_sp_out (offset from mem) */
+	bool abs_di;			/* rDI = di_off, not mem-relative */
 };
 
 struct result {
@@ -197,7 +198,8 @@ static void run_at(const struct form *f, uintptr_t mem, struct result *r)
 	h_flags = f->flags ? f->flags : DEF_FLAGS;
 	h_bx = mem;
 	h_si = mem + (unsigned long)(f->si_off ? f->si_off : 0x40);
-	h_di = mem + (unsigned long)(f->di_off ? f->di_off : 0x80);
+	h_di = f->abs_di ? (unsigned long)f->di_off
+			 : mem + (unsigned long)(f->di_off ? f->di_off : 0x80);
 	/* Stack forms push rBP: the same value in both runs (a RAM frame whose
 	 * slots ENTER's nesting copies). */
 	h_bp = f->sp ? (unsigned long)(uintptr_t)&frame_area[8] : mem + 0x60;
@@ -223,7 +225,7 @@ static void run_at(const struct form *f, uintptr_t mem, struct result *r)
 	r->cx = h_cx;
 	r->dx = h_dx;
 	r->si = h_si - mem;
-	r->di = h_di - mem;
+	r->di = f->abs_di ? h_di : h_di - mem;
 	r->bp = f->sp ? h_bp : h_bp - mem;
 	r->sp = f->sp ? h_sp_out - mem : 0;
 	r->flags = h_flags & f->flags_mask;
@@ -874,6 +876,50 @@ static void test_canonical(void)
 }
 #endif
 
+#ifndef __x86_64__
+/*
+ * Segment limits (SDM Vol. 3A, "Limit Checking"): ES becomes a 256-byte data
+ * segment over a RAM buffer; REP MOVSB from IORAM (emulated) and from RAM
+ * (the oracle) into it copies 256 bytes, then raises #GP(0) with the
+ * registers at the first iteration outside. And a single MOVSB to ES:0x100.
+ */
+#define LIMIT_SEL   0x40	/* GDT entry 8 of our copy */
+static u64 gdt_copy[16] __attribute__((aligned(8)));
+static u8 es_buffer[512];
+
+#define ES_PRE  "push %%eax\n" "mov $0x40, %%eax\n" "mov %%eax, %%es\n" "pop %%eax"
+#define ES_POST "push %%eax\n" "mov %%ds, %%eax\n" "mov %%eax, %%es\n" "pop %%eax"
+FORM_PRE(f_limit_rep_movsb, ES_PRE, "rep movsb", ES_POST)
+FORM_PRE(f_limit_movsb, ES_PRE, "movsb", ES_POST)
+
+static const struct form limit_forms[] = {
+	{ .name = "es_limit_rep_movsb_gp", .run = f_limit_rep_movsb, .flags_mask = F_ALL,
+	  .cx = 0x180, .di_off = 0x0, .abs_di = true },
+	{ .name = "es_limit_movsb_gp", .run = f_limit_movsb, .flags_mask = F_ALL,
+	  .di_off = 0x100, .abs_di = true },
+	{ .name = "es_limit_movsb_last_byte", .run = f_limit_movsb, .flags_mask = F_ALL,
+	  .di_off = 0xff, .abs_di = true },
+};
+
+static void test_segment_limits(void)
+{
+	struct { u16 limit; u32 base; } __packed gdtr, mine;
+	u32 base = (u32)(uintptr_t)es_buffer;
+
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	memcpy(gdt_copy, (void *)(uintptr_t)gdtr.base, (size_t)gdtr.limit + 1);
+	/* Present, DPL 0, data read/write accessed, byte granular, B = 1. */
+	gdt_copy[LIMIT_SEL / 8] = 0xffull | ((u64)(base & 0xffffff) << 16) |
+				  (0x93ull << 40) | (0x4ull << 52) | ((u64)(base >> 24) << 56);
+	mine.limit = sizeof(gdt_copy) - 1;
+	mine.base = (u32)(uintptr_t)gdt_copy;
+	__asm__ volatile("lgdt %0" : : "m"(mine));
+	for (size_t i = 0; i < ARRAY_SIZE(limit_forms); i++)
+		check_form(&limit_forms[i], W_IORAM0 + 0x100, W_ORACLE + PAGE + 0x100);
+	__asm__ volatile("lgdt %0" : : "m"(gdtr));
+}
+#endif
+
 int guest_main(u32 magic, struct multiboot_info *mbi)
 {
 	u64 stack_only = 0;
@@ -896,6 +942,8 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 		test_unknown_ud();
 #ifdef __x86_64__
 		test_canonical();
+#else
+		test_segment_limits();
 #endif
 	}
 	printf("emulator: %u passed, %u failed\n", forms_passed, forms_failed);
