@@ -611,8 +611,9 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	ctx.mem_write = cb_write;
 #ifdef EMUL_EXCEPTION
 	ctx.cr0 = s.walk.cr0;
-	for (u32 seg = 0; seg < EMUL_NR_SEGS; seg++)
-		ctx.seg_sel[seg] = vmcs_read16(seg_sel_fields[seg]);
+	if (insn.type == EMUL_OP_MOVSEG)	/* only MOV Ew, Sreg reads them */
+		for (u32 seg = 0; seg < EMUL_NR_SEGS; seg++)
+			ctx.seg_sel[seg] = vmcs_read16(seg_sel_fields[seg]);
 	ctx.vreg_read = cb_vreg_read;
 	ctx.vreg_write = cb_vreg_write;
 	ctx.load_seg = cb_load_seg;
