@@ -81,14 +81,16 @@ static void walk_regs(struct gwalk_regs *r)
 
 /* SDM Vol. 3C, "Event Injection": a hardware exception delivered at the
  * current RIP (a fault: the instruction does not complete). #PF also loads
- * CR2 (vmx_enter restores the guest's CR2 from regs). */
+ * CR2, which is the guest's own while doorbell runs (vmx/entry.asm never
+ * switches it). */
 void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2)
 {
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_hw_exception(vector));
 	if (intr_vector_has_error_code(vector))
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+	(void)v;
 	if (vector == EXC_PF)
-		v->regs.cr2 = cr2;
+		__asm__ volatile("mov %0, %%cr2" : : "r"(cr2));
 }
 
 /* Translates gla with the walk state r for access (GWALK_*). 0, or the
