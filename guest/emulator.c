@@ -916,6 +916,21 @@ static void test_segment_limits(void)
 	__asm__ volatile("lgdt %0" : : "m"(mine));
 	for (size_t i = 0; i < ARRAY_SIZE(limit_forms); i++)
 		check_form(&limit_forms[i], W_IORAM0 + 0x100, W_ORACLE + PAGE + 0x100);
+
+	/* REP INSB into ES:0xf0, 0x20 bytes: always emulated (string I/O),
+	 * so the expectation is the CPU's: 0x10 bytes, then #GP(0) with
+	 * ECX = 0x10 and EDI = 0x100. */
+	unsigned long di = 0xf0, cx = 0x20;
+	outl(0x5a, TESTDEV_LATCH);
+	guest_fault_vector = GUEST_NO_FAULT;
+	__asm__ volatile("mov %2, %%es\n"
+			 GUEST_FIXUP("rep insb")
+			 "mov %%ds, %2\n" "mov %2, %%es\n"
+			 : "+D"(di), "+c"(cx) : "r"((u32)LIMIT_SEL), "d"((u16)TESTDEV_LATCH)
+			 : "memory");
+	check_named("es_limit_rep_insb_gp", guest_fault_vector == X86_VEC_GP && cx == 0x10 &&
+		    di == 0x100 && es_buffer[0xff] == 0x5a,
+		    (unsigned long)guest_fault_vector, X86_VEC_GP);
 	__asm__ volatile("lgdt %0" : : "m"(gdtr));
 }
 #endif

@@ -63,9 +63,46 @@ static const struct guest_test tests[] = {
 	{ "still_running", test_still_running, GUEST_TEST_NEEDS_DOORBELL },
 };
 
+#ifndef __x86_64__
+/*
+ * taskswitch=1: a JMP to a TSS selector, which exits unconditionally (SDM
+ * Vol. 3C, "Task Switches"). doorbell does not emulate hardware task
+ * switching: the VM must be stopped with that reason (status 125), not with
+ * a VMCS dump for an exit that has no handler.
+ */
+#define TSS_SEL 0x48	/* GDT entry 9 of our copy */
+static u64 gdt_copy[16] __attribute__((aligned(8)));
+static u8 tss[104] __attribute__((aligned(8)));
+
+static void task_switch(void)
+{
+	struct { u16 limit; u32 base; } __packed gdtr, mine;
+	u32 base = (u32)(uintptr_t)tss;
+
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	memcpy(gdt_copy, (void *)(uintptr_t)gdtr.base, (size_t)gdtr.limit + 1);
+	/* Present, DPL 0, available 32-bit TSS (type 9), limit 0x67. */
+	gdt_copy[TSS_SEL / 8] = (sizeof(tss) - 1) | ((u64)(base & 0xffffff) << 16) |
+				(0x89ull << 40) | ((u64)(base >> 24) << 56);
+	mine.limit = sizeof(gdt_copy) - 1;
+	mine.base = (u32)(uintptr_t)gdt_copy;
+	__asm__ volatile("lgdt %0" : : "m"(mine));
+	printf("vmxud: jumping to TSS selector 0x%x\n", TSS_SEL);
+	__asm__ volatile("ljmp $0x48, $0" : : : "memory");
+	printf("vmxud: the task switch returned\n");
+	guest_exit(GUEST_EXIT_FAIL);
+}
+#endif
+
 int guest_main(u32 magic, struct multiboot_info *mbi)
 {
+	u64 ts = 0;
+
 	(void)magic;
-	(void)mbi;
+	mb_cmdline_value(mbi, "taskswitch", &ts);
+#ifndef __x86_64__
+	if (ts)
+		task_switch();
+#endif
 	guest_run_tests(tests, ARRAY_SIZE(tests));
 }

@@ -153,12 +153,6 @@ void vm_phys_access(struct vm *vm, u64 gpa, u8 *buf, u32 size, bool write)
 
 /* ---- one emulation: its state and the emulator's callbacks ---------------- */
 
-struct seg_cache {
-	u64 base;
-	u32 limit;
-	u32 ar;
-};
-
 struct mmio_session {
 	struct vcpu *v;
 	struct vm *vm;
@@ -394,7 +388,7 @@ static const u32 seg_ar_fields[EMUL_NR_SEGS] = {
  * data segment holds the offsets above its limit, up to 0xffff or
  * 0xffffffff by its B flag. An unusable (null) segment allows nothing.
  */
-static bool seg_access_ok(const struct seg_cache *c, u64 off, u32 size, bool write)
+bool vseg_access_ok(const struct vseg *c, u64 off, u32 size, bool write)
 {
 	u32 type = c->ar & VMX_AR_TYPE_MASK;
 	u64 last = off + size - 1;
@@ -414,7 +408,7 @@ static bool seg_access_ok(const struct seg_cache *c, u64 off, u32 size, bool wri
 	return last <= c->limit && last >= off;
 }
 
-static void seg_read(u32 seg, struct seg_cache *c)
+void vseg_read(u32 seg, struct vseg *c)
 {
 	c->base = vmcs_readnat(seg_base_fields[seg]);
 	c->limit = vmcs_read32(seg_limit_fields[seg]);
@@ -447,27 +441,27 @@ static u32 check_segments(const struct emul_insn *insn, struct emul_ctx *ctx)
 #endif
 	case EMUL_OP_PUSH: {
 		/* The push's slot just below rSP, in SS. */
-		struct seg_cache ss;
+		struct vseg ss;
 		u32 ssz = ctx->ss_big ? 4 : 2;
 		u64 sp = (ctx->gprs[EMUL_REG_RSP] - size) & emul_size_mask(ssz);
-		seg_read(EMUL_SEG_SS, &ss);
-		return seg_access_ok(&ss, sp, size, true) ? 0 : EXC_SS;
+		vseg_read(EMUL_SEG_SS, &ss);
+		return vseg_access_ok(&ss, sp, size, true) ? 0 : EXC_SS;
 	}
 #ifdef EMUL_EXCEPTION
 	case EMUL_OP_RET:
 #endif
 	case EMUL_OP_POP: {
-		struct seg_cache ss;
+		struct vseg ss;
 		u32 ssz = ctx->ss_big ? 4 : 2;
-		seg_read(EMUL_SEG_SS, &ss);
-		return seg_access_ok(&ss, ctx->gprs[EMUL_REG_RSP] & emul_size_mask(ssz), size,
+		vseg_read(EMUL_SEG_SS, &ss);
+		return vseg_access_ok(&ss, ctx->gprs[EMUL_REG_RSP] & emul_size_mask(ssz), size,
 				     false) ? 0 : EXC_SS;
 	}
 	default:
 		return 0;
 	}
 
-	struct seg_cache sc = { 0 }, dc = { 0 };
+	struct vseg sc = { 0 }, dc = { 0 };
 	u64 si = ctx->gprs[EMUL_REG_RSI] & amask, di = ctx->gprs[EMUL_REG_RDI] & amask;
 	u64 step = (ctx->rflags & RFLAGS_DF) ? (u64)-(s64)size : size;
 	u64 count = insn->rep ? ctx->gprs[EMUL_REG_RCX] & amask : 1;
@@ -475,20 +469,20 @@ static u32 check_segments(const struct emul_insn *insn, struct emul_ctx *ctx)
 	u32 ok = 0;
 
 	if (src)
-		seg_read(insn->mem.seg, &sc);
+		vseg_read(insn->mem.seg, &sc);
 	if (dst)
-		seg_read(EMUL_SEG_ES, &dc);
+		vseg_read(EMUL_SEG_ES, &dc);
 	while (ok < limit && ok < count) {
-		if (src && !seg_access_ok(&sc, si, size, false))
+		if (src && !vseg_access_ok(&sc, si, size, false))
 			break;
-		if (dst && !seg_access_ok(&dc, di, size, dst_write))
+		if (dst && !vseg_access_ok(&dc, di, size, dst_write))
 			break;
 		si = (si + step) & amask;
 		di = (di + step) & amask;
 		ok++;
 	}
 	if (ok == 0 && count)
-		return (src && insn->mem.seg == EMUL_SEG_SS && !seg_access_ok(&sc, si, size, false))
+		return (src && insn->mem.seg == EMUL_SEG_SS && !vseg_access_ok(&sc, si, size, false))
 			? EXC_SS : EXC_GP;
 	ctx->rep_limit = ok ? ok : limit;
 	return 0;

@@ -10,6 +10,9 @@
 
 #define RFLAGS_DF          BIT(10)
 #define STRING_IO_BATCH    4096	/* iterations per exit; the guest re-executes */
+#define SEG_SS             2	/* Sreg encoding of SS */
+#define EXC_SS             12
+#define EXC_GP             13
 
 static u64 size_mask(u32 bytes)
 {
@@ -77,6 +80,16 @@ static void string_io(struct vcpu *v, u64 qual)
 	u64 base = string_segment_base(seg);
 	struct string_pages pages = { 0 };
 	u64 done = 0;
+	/* Outside 64-bit mode the memory operand obeys its segment's limit
+	 * and type, checked here for every element: the CPU exits before it
+	 * looks at the memory operand (SDM Vol. 3C, "Relative Priority of
+	 * Faults and VM Exits": only privilege and I/O-permission faults come
+	 * first). A failing element raises #GP(0) (#SS(0) for SS) with the
+	 * elements before it done, as on a CPU. */
+	bool check = !(vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L);
+	struct vseg sc = { 0 };
+	if (check)
+		vseg_read(seg, &sc);
 
 	while (done < count && done < STRING_IO_BATCH) {
 		u64 gla = base + (r[idx] & amask);
@@ -84,6 +97,10 @@ static void string_io(struct vcpu *v, u64 qual)
 		u64 gpa, gpa2 = 0;
 		u8 val[4] = { 0 };
 
+		if (check && !vseg_access_ok(&sc, r[idx] & amask, size, in)) {
+			vcpu_inject_fault(v, seg == SEG_SS ? EXC_SS : EXC_GP, 0, 0);
+			return;
+		}
 		if (string_translate(v, &pages, gla, in, &gpa))
 			return;		/* fault injected; nothing done for this element */
 		if (first < size && string_translate(v, &pages, gla + first, in, &gpa2))

@@ -272,6 +272,18 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual);
  * aligned pieces of at most 8 bytes (unassigned: reads all ones, writes
  * dropped, logged). vmx/guestmem.c. */
 void vm_phys_access(struct vm *vm, u64 gpa, u8 *buf, u32 size, bool write);
+/* A guest segment register's hidden part, from the VMCS (vmx/guestmem.c):
+ * vseg_read fills it for seg (enum emul_seg order: ES CS SS DS FS GS);
+ * vseg_access_ok says whether [off, off + size) may be read or written
+ * through it outside 64-bit mode (SDM Vol. 3A, "Limit Checking", "Type
+ * Checking"; unusable segments allow nothing). */
+struct vseg {
+	u64 base;
+	u32 limit;
+	u32 ar;
+};
+void vseg_read(u32 seg, struct vseg *c);
+bool vseg_access_ok(const struct vseg *c, u64 off, u32 size, bool write);
 /* Injects hardware exception vector at the current RIP, with error_code if
  * the vector has one, and CR2 = cr2 for #PF (vmx/guestmem.c). */
 void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2);
