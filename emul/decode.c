@@ -38,6 +38,7 @@ static u8 modrm_rm(u8 m)  { return (u8)(m & MODRM_FIELD_MASK); }
  * prefix-free row F0/F1 (F2 makes them CRC32). */
 #define OPCODE_MOVBE_LOAD  0xf0
 #define OPCODE_MOVBE_STORE 0xf1
+static const struct emul_op no_op;
 static const struct emul_op movbe_ops[2] = {
 	{ EMUL_OP_MOVBE, 0, EMUL_OPF_MODRM | EMUL_OPF_REG_DST },	/* MOVBE Gy,My */
 	{ EMUL_OP_MOVBE, 0, EMUL_OPF_MODRM },				/* MOVBE My,Gy */
@@ -48,6 +49,9 @@ static const struct emul_op movbe_ops[2] = {
 #define SREG_FIELD_MAX     EMUL_SEG_GS
 /* CMPXCHG8B Mq becomes CMPXCHG16B Mdq with REX.W. */
 #define CMPXCHG16B_SIZE    16
+#define XMM_REG_BYTES      16
+#define MM_REG_BYTES       8
+#define SREG_BYTES         2
 /* MOVD/MOVQ 0F 6E/7E: REX.W selects a 64-bit memory operand. */
 #define OPCODE_MOVD_LOAD   0x6e
 #define OPCODE_MOVD_STORE  0x7e
@@ -314,16 +318,16 @@ static int dec_operands(struct dec *d, struct emul_insn *out, u8 mem_size, u8 re
 	out->has_reg = true;
 	if (f & EMUL_OPF_XMM) {
 		out->reg = (u8)(reg | rex_r);
-		out->reg_size = 16;
+		out->reg_size = XMM_REG_BYTES;
 	} else if (f & EMUL_OPF_MMX) {
 		out->reg = reg;		/* MM0-7: REX.R is ignored */
-		out->reg_size = 8;
+		out->reg_size = MM_REG_BYTES;
 	} else if (f & EMUL_OPF_SREG) {
 		if (reg > SREG_FIELD_MAX ||
 		    ((f & EMUL_OPF_REG_DST) && reg == EMUL_SEG_CS))
 			return dec_fail(d, -EINVAL, "bad segment register (#UD)");
 		out->reg = reg;
-		out->reg_size = 2;
+		out->reg_size = SREG_BYTES;
 	} else {
 		out->reg = (u8)(reg | rex_r);
 	}
@@ -335,7 +339,7 @@ int emul_decode(const u8 *bytes, size_t len, enum emul_cpu_mode mode,
 {
 	struct dec d = { .bytes = bytes, .len = len, .pos = 0, .out = out };
 	bool opsize = false, addrsize = false, group = false;
-	u8 seg = EMUL_NR_SEGS, last_rep = 0, mprefix, reg = 0, mem_size;
+	u8 seg = EMUL_NR_SEGS, last_rep = 0, last_seg = 0, mprefix, reg = 0, mem_size;
 	const struct emul_op *op;
 	u8 b = 0;
 	int rc;
@@ -376,6 +380,7 @@ int emul_decode(const u8 *bytes, size_t len, enum emul_cpu_mode mode,
 				[PREFIX_GS - PREFIX_ES] = EMUL_SEG_GS,
 			};
 			u8 s = seg_of[b - PREFIX_ES];
+			last_seg = b;
 			if (seg_prefix_counts(mode, s))
 				seg = s;
 			break;
@@ -399,7 +404,7 @@ opcode:
 				return rc;
 			out->three_byte = true;
 			op = (b == OPCODE_MOVBE_LOAD || b == OPCODE_MOVBE_STORE) && !last_rep
-				? &movbe_ops[b - OPCODE_MOVBE_LOAD] : &emul_two_byte_opcodes[0xff];
+				? &movbe_ops[b - OPCODE_MOVBE_LOAD] : &no_op;
 		}
 	} else {
 		op = &emul_one_byte_opcodes[b];
@@ -445,6 +450,9 @@ opcode:
 			group = true;
 		}
 	}
+	/* SDM "LTR": #UD in real-address and virtual-8086 mode. */
+	if (out->type == EMUL_OP_LTR && mode == EMUL_MODE_REAL)
+		return dec_fail(&d, -EINVAL, "unsupported instruction");
 	out->op_size = dec_op_size(mode, out->flags, out->rex, opsize);
 	out->addr_size = dec_addr_size(mode, addrsize);
 	rc = dec_operands(&d, out, mem_size, reg, group);
@@ -502,6 +510,12 @@ opcode:
 	if ((out->flags & EMUL_OPF_SRC32) && out->op_size != 8)
 		return dec_fail(&d, -EINVAL, "movsxd without rex.w unsupported");
 
+	/* SDM Vol. 1, "Control-flow Enforcement Technology": a last segment
+	 * prefix 3E on an indirect CALL/JMP is NOTRACK, not an override (in
+	 * 64-bit mode it never was one, and FS/GS before it still count). */
+	if ((out->type == EMUL_OP_JMP || out->type == EMUL_OP_CALL) && last_seg == PREFIX_DS &&
+	    mode != EMUL_MODE_LONG64)
+		seg = EMUL_NR_SEGS;
 	if (seg != EMUL_NR_SEGS && out->type != EMUL_OP_STOS &&
 	    out->type != EMUL_OP_SCAS && !(out->flags & EMUL_OPF_STACK)) {
 		out->mem.seg = seg;

@@ -44,7 +44,8 @@ const char *const emul_mnemonics[EMUL_NR_OP_TYPES] = {
 	[EMUL_OP_LEAVE] = "leave", [EMUL_OP_MOVUPS] = "movups", [EMUL_OP_MOVUPD] = "movupd",
 	[EMUL_OP_MOVAPS] = "movaps", [EMUL_OP_MOVAPD] = "movapd", [EMUL_OP_MOVDQU] = "movdqu",
 	[EMUL_OP_MOVDQA] = "movdqa", [EMUL_OP_MOVNTDQ] = "movntdq", [EMUL_OP_MOVNTQ] = "movntq",
-	[EMUL_OP_MOVD] = "movd", [EMUL_OP_MOVQ] = "movq",
+	[EMUL_OP_MOVD] = "movd", [EMUL_OP_MOVQ] = "movq", [EMUL_OP_MOVSS] = "movss",
+	[EMUL_OP_MOVSD_SSE] = "movsd", [EMUL_OP_MOVNTPS] = "movntps", [EMUL_OP_MOVNTPD] = "movntpd",
 };
 
 unsigned emul_size_index(u8 size)

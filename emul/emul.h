@@ -21,6 +21,7 @@
  *   LTR 0F 00/3, MOVUPS MOVUPD 0F 10/11, MOVAPS MOVAPD 0F 28/29,
  *   MOVD MOVQ 0F 6E/7E 66 0F 6E/7E F3 0F 7E 66 0F D6, MOVQ (MMX) 0F 6F/7F,
  *   MOVDQA MOVDQU 66/F3 0F 6F/7F, MOVNTQ 0F E7, MOVNTDQ 66 0F E7,
+ *   MOVSS MOVSD F3/F2 0F 10/11, MOVNTPS MOVNTPD 0F 2B,
  *   MOVS A4 A5, STOS AA AB, LODS AC AD (with REP), CMPS A6 A7 and SCAS AE AF
  *   (with REPE/REPNE), JMP FF/4, CALL FF/2, PUSH FF/6 50-57 68 6A,
  *   POP 8F/0 58-5F, CALL E8, RET C2 C3, ENTER C8, LEAVE C9 (the stack
@@ -144,6 +145,10 @@ enum emul_op_type {
 	EMUL_OP_MOVNTQ,
 	EMUL_OP_MOVD,
 	EMUL_OP_MOVQ,
+	EMUL_OP_MOVSS,		/* F3 0F 10/11 */
+	EMUL_OP_MOVSD_SSE,	/* F2 0F 10/11 (not the string MOVSD) */
+	EMUL_OP_MOVNTPS,
+	EMUL_OP_MOVNTPD,
 	/* Opcode-table placeholders, resolved by ModRM.reg (SDM Vol. 2D,
 	 * Table A-6 "Opcode Extensions for One- and Two-byte Opcodes by Group
 	 * Number") or by the mandatory prefix; never left in a decoded
@@ -243,7 +248,8 @@ struct emul_insn {
 	struct emul_mem mem;
 	bool has_imm;
 	u8 imm_size;		/* encoded immediate bytes (ENTER: of the first) */
-	u64 imm;		/* sign-extended to 64 bits (ib of BT, iw: zero-extended) */
+	u64 imm;		/* sign-extended to 64 bits (BT*'s and SHxD's ib, and iw:
+				 * zero-extended; CALL rel: the displacement) */
 	u8 imm2;		/* ENTER's nesting level (ib) */
 	char why[EMUL_WHY_LEN];	/* the reason when emul_decode() fails */
 };
@@ -369,10 +375,15 @@ typedef void (*emul_bus_lock_fn)(void *opaque, bool lock);
  * the registers, translate them, and send each access to mmio_* or mem_* as
  * is_mmio says; they need translate, is_mmio and mem_read/mem_write.
  *
- * ctx->gpa must be the address of the operand's first byte: an access that
- * starts in RAM and spills into an MMIO page exits with the second page's
- * address, and is not emulated correctly. No segment-limit checks are made:
- * the CPU made them for the access that exited.
+ * ctx->gpa is the address of the operand's first byte, or for BT/BTS/BTR/
+ * BTC with a register bit offset, of the operand-sized word the bit lies in
+ * (the word the CPU accessed; emul_mem_gla() gives its linear address). An
+ * operand that crosses a page boundary (by its linear address, from the
+ * registers) is translated page by page when translate and is_mmio are
+ * set, so an access that starts in RAM and exits on its second, MMIO page
+ * is emulated correctly; without them the first page is taken to be at
+ * ctx->gpa. No segment-limit checks are made: the CPU made them for the
+ * access that exited.
  */
 struct emul_ctx {
 	u64 gprs[EMUL_NR_GPRS];	/* in/out, RSP included */
@@ -391,6 +402,7 @@ struct emul_ctx {
 	char why[EMUL_WHY_LEN];	/* the reason when emul_execute() fails */
 	/* Added for issue 8 (optional unless an instruction needs them). */
 	u64 cr0;		/* in: CR0 as the guest reads it (SMSW) */
+	bool la57;		/* in: CR4.LA57, 57-bit canonical addresses */
 	u16 seg_sel[EMUL_NR_SEGS]; /* in: selectors (MOV Ew, Sreg) */
 	emul_vreg_fn vreg_read, vreg_write;	/* SSE and MMX moves */
 	emul_load_seg_fn load_seg;		/* MOV Sreg, Ew and LTR */

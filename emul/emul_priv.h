@@ -120,8 +120,9 @@ int emul_ref_read(struct emul_ctx *ctx, struct emul_ref *r, u64 *val, u32 size);
 int emul_ref_write(struct emul_ctx *ctx, struct emul_ref *r, u64 val, u32 size);
 /* The stack's address size: 8, 4 (SS.B) or 2. */
 u8 emul_stack_size(const struct emul_insn *insn, const struct emul_ctx *ctx);
-/* Whether gla is canonical (48-bit) in 64-bit mode; always outside it. */
-bool emul_canonical(const struct emul_insn *insn, u64 gla);
+/* Whether gla is canonical (48 or, with ctx->la57, 57 bits) in 64-bit
+ * mode; always outside it. */
+bool emul_canonical(const struct emul_insn *insn, const struct emul_ctx *ctx, u64 gla);
 
 /* The executors, by kind (emul/exec_single.c, emul/exec_string.c,
  * emul/exec_stack.c); each returns 0 on completion, or EMUL_EXCEPTION or

@@ -16,6 +16,7 @@
 #define HIGH8_SHIFT  8			/* AH CH DH BH are bits 15:8 */
 #define HIGH8_MASK   0xff00ull
 #define CANONICAL_BITS 48		/* 4-level paging: bits 63:47 equal */
+#define CANONICAL_BITS_LA57 57		/* 5-level paging: bits 63:56 equal */
 #define PAGE_OFFSET_MASK (PAGE_SIZE - 1)
 #define MAX_PIECE    8			/* the access callbacks' widest access */
 
@@ -150,11 +151,16 @@ u8 emul_stack_size(const struct emul_insn *insn, const struct emul_ctx *ctx)
 	return insn->mode == EMUL_MODE_LONG64 ? 8 : ctx->ss_big ? 4 : 2;
 }
 
-bool emul_canonical(const struct emul_insn *insn, u64 gla)
+static bool canonical(const struct emul_ctx *ctx, u64 gla)
 {
-	if (insn->mode != EMUL_MODE_LONG64)
-		return true;
-	return (u64)((s64)(gla << (64 - CANONICAL_BITS)) >> (64 - CANONICAL_BITS)) == gla;
+	unsigned bits = ctx->la57 ? CANONICAL_BITS_LA57 : CANONICAL_BITS;
+
+	return (u64)((s64)(gla << (64 - bits)) >> (64 - bits)) == gla;
+}
+
+bool emul_canonical(const struct emul_insn *insn, const struct emul_ctx *ctx, u64 gla)
+{
+	return insn->mode != EMUL_MODE_LONG64 || canonical(ctx, gla);
 }
 
 /* ---- memory references --------------------------------------------------- */
@@ -188,7 +194,7 @@ static int ref_translate(struct emul_ctx *ctx, const struct emul_ref *r, u64 gla
 			     gla);
 		return -EOPNOTSUPP;
 	}
-	if (!r->wrap32 && !((u64)((s64)(gla << (64 - CANONICAL_BITS)) >> (64 - CANONICAL_BITS)) == gla))
+	if (!r->wrap32 && !canonical(ctx, gla))
 		rc = -ERANGE;
 	else
 		rc = ctx->translate(ctx->opaque, gla, write, gpa);
@@ -208,17 +214,25 @@ static int ref_translate(struct emul_ctx *ctx, const struct emul_ref *r, u64 gla
 	return emul_fail(ctx, rc, "translate", gla);
 }
 
-/* Every page is translated before any byte is accessed, so that a fault on
- * the second page leaves the first untouched (as the CPU does). */
+/*
+ * Every page is translated before any byte is accessed, so that a fault on
+ * the second page leaves the first untouched (as the CPU does). The exit's
+ * operand starts at ctx->gpa, unless it crosses a page boundary (by its
+ * linear address) and translation is available: then each page is
+ * translated on its own, since the exit may have been on either page (an
+ * access that starts in RAM exits with the second page's address).
+ */
 int emul_ref_resolve(struct emul_ctx *ctx, struct emul_ref *r, u32 size, bool write)
 {
-	u64 first = r->exit ? ctx->gpa : r->gla;
+	bool crosses = (r->gla & PAGE_OFFSET_MASK) + size > PAGE_SIZE;
+	bool at_exit = r->exit && !(crosses && ctx->translate && ctx->is_mmio);
+	u64 first = at_exit ? ctx->gpa : r->gla;
 	u64 left = PAGE_SIZE - (first & PAGE_OFFSET_MASK);
 	int rc;
 
 	r->first_len = (u32)MIN((u64)size, left);
 	r->npages = r->first_len < size ? 2 : 1;
-	if (r->exit) {
+	if (at_exit) {
 		r->gpa[0] = ctx->gpa;
 		r->mmio[0] = true;
 	} else {

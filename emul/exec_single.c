@@ -190,9 +190,11 @@ int emul_exec_single(const struct emul_insn *insn, struct emul_ctx *ctx)
 	int rc;
 
 	emul_ref_exit(&op, insn, ctx);
-	if (((insn->flags & EMUL_OPF_ALIGN16) || msize == VEC_ALIGN) && (op.gla & (VEC_ALIGN - 1)) &&
-	    insn->type != EMUL_OP_MOVUPS && insn->type != EMUL_OP_MOVUPD &&
-	    insn->type != EMUL_OP_MOVDQU)
+	/* SDM "MOVAPS", "MOVDQA", "MOVNTDQ", "CMPXCHG16B": a memory operand
+	 * not aligned on 16 bytes raises #GP(0). */
+	if (((insn->flags & EMUL_OPF_ALIGN16) ||
+	     (insn->type == EMUL_OP_CMPXCHG8B && msize == VEC_ALIGN)) &&
+	    (op.gla & (VEC_ALIGN - 1)))
 		return emul_raise(ctx, EMUL_EXC_GP, true, 0);
 	if (insn->flags & (EMUL_OPF_XMM | EMUL_OPF_MMX))
 		return exec_vector(insn, ctx, &op);
@@ -390,7 +392,7 @@ int emul_exec_single(const struct emul_insn *insn, struct emul_ctx *ctx)
 		/* SDM "JMP": near absolute indirect; the target is truncated to
 		 * the operand size, and a non-canonical one faults here. */
 		mem &= emul_size_mask(size);
-		if (!emul_canonical(insn, mem))
+		if (!emul_canonical(insn, ctx, mem))
 			return emul_raise(ctx, EMUL_EXC_GP, true, 0);
 		ctx->next_rip = mem;
 		return 0;

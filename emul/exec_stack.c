@@ -84,7 +84,7 @@ static void commit_rsp(struct emul_ctx *ctx, const struct stack *s)
 static int branch(const struct emul_insn *insn, struct emul_ctx *ctx, u64 target)
 {
 	target &= emul_size_mask(insn->op_size);
-	if (!emul_canonical(insn, target))
+	if (!emul_canonical(insn, ctx, target))
 		return emul_raise(ctx, EMUL_EXC_GP, true, 0);
 	ctx->next_rip = target;
 	return 0;
@@ -201,7 +201,7 @@ int emul_exec_stack(const struct emul_insn *insn, struct emul_ctx *ctx)
 				return rc;
 		}
 		target &= emul_size_mask(size);
-		if (!emul_canonical(insn, target))
+		if (!emul_canonical(insn, ctx, target))
 			return emul_raise(ctx, EMUL_EXC_GP, true, 0);
 		rc = push(insn, ctx, &s, ret_addr, size);
 		if (!rc)

@@ -101,6 +101,7 @@ const struct emul_op emul_two_byte_opcodes[256] = {
 	[0x01] = { EMUL_OP_GROUP7, 0, M },
 	[0x10] = { EMUL_OP_SSE, 0, M }, [0x11] = { EMUL_OP_SSE, 0, M },
 	[0x28] = { EMUL_OP_SSE, 0, M }, [0x29] = { EMUL_OP_SSE, 0, M },
+	[0x2b] = { EMUL_OP_SSE, 0, M },
 	CC16(0x40, EMUL_OP_CMOVCC, M | RD | EMUL_OPF_COND),		/* CMOVcc Gv,Ev */
 	[0x6e] = { EMUL_OP_SSE, 0, M }, [0x6f] = { EMUL_OP_SSE, 0, M },
 	[0x7e] = { EMUL_OP_SSE, 0, M }, [0x7f] = { EMUL_OP_SSE, 0, M },
@@ -175,10 +176,13 @@ struct sse_row {
 enum { MP_NONE, MP_66, MP_F3, MP_F2 };
 
 static const struct sse_row sse_rows[] = {
-	{ 0x10, { { EMUL_OP_MOVUPS, 16, M | X | RD }, { EMUL_OP_MOVUPD, 16, M | X | RD } } },
-	{ 0x11, { { EMUL_OP_MOVUPS, 16, M | X }, { EMUL_OP_MOVUPD, 16, M | X } } },
+	{ 0x10, { { EMUL_OP_MOVUPS, 16, M | X | RD }, { EMUL_OP_MOVUPD, 16, M | X | RD },
+		  { EMUL_OP_MOVSS, 4, M | X | RD }, { EMUL_OP_MOVSD_SSE, 8, M | X | RD } } },
+	{ 0x11, { { EMUL_OP_MOVUPS, 16, M | X }, { EMUL_OP_MOVUPD, 16, M | X },
+		  { EMUL_OP_MOVSS, 4, M | X }, { EMUL_OP_MOVSD_SSE, 8, M | X } } },
 	{ 0x28, { { EMUL_OP_MOVAPS, 16, M | X | RD | A16 }, { EMUL_OP_MOVAPD, 16, M | X | RD | A16 } } },
 	{ 0x29, { { EMUL_OP_MOVAPS, 16, M | X | A16 }, { EMUL_OP_MOVAPD, 16, M | X | A16 } } },
+	{ 0x2b, { { EMUL_OP_MOVNTPS, 16, M | X | A16 }, { EMUL_OP_MOVNTPD, 16, M | X | A16 } } },
 	{ 0x6e, { { EMUL_OP_MOVD, 4, M | MM | RD }, { EMUL_OP_MOVD, 4, M | X | RD } } },
 	{ 0x6f, { { EMUL_OP_MOVQ, 8, M | MM | RD }, { EMUL_OP_MOVDQA, 16, M | X | RD | A16 },
 		  { EMUL_OP_MOVDQU, 16, M | X | RD } } },

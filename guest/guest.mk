@@ -24,6 +24,7 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
+GUESTS64       += bench64:bench
 GUESTS32 += emulator:emulator
 GUESTS64 += emulator64:emulator
 GUESTS32 += vmxud:vmxud

@@ -27,6 +27,7 @@
 #define CR0_PG           BIT(31)
 #define CR4_PAE          BIT(5)
 #define CR4_OSFXSR       BIT(9)
+#define CR4_LA57         BIT(12)
 #define EFER_LMA         BIT(10)
 #define RFLAGS_DF        BIT(10)
 #define EXC_DE           0
@@ -607,6 +608,7 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	ctx.mem_write = cb_write;
 #ifdef EMUL_EXCEPTION
 	ctx.cr0 = s.walk.cr0;
+	ctx.la57 = (s.walk.cr4 & CR4_LA57) != 0;
 	if (insn.type == EMUL_OP_MOVSEG)	/* only MOV Ew, Sreg reads them */
 		for (u32 seg = 0; seg < EMUL_NR_SEGS; seg++)
 			ctx.seg_sel[seg] = vmcs_read16(seg_sel_fields[seg]);
@@ -653,9 +655,11 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 #ifdef EMUL_EXCEPTION
 	if (len == EMUL_EXCEPTION) {
 		vcpu_inject_fault(v, ctx.exc.vector, ctx.exc.error_code, ctx.exc.cr2);
-		/* REP progress stays: the guest's handler resumes the REP. */
+		/* REP progress stays (registers and the flags of the last
+		 * completed iteration): the guest's handler resumes the REP. */
 		memcpy(v->regs.gpr, ctx.gprs, sizeof(ctx.gprs));
 		vmcs_writenat(VMCS_GUEST_RSP, ctx.gprs[GUEST_RSP]);
+		vmcs_writenat(VMCS_GUEST_RFLAGS, ctx.rflags);
 		return true;
 	}
 #endif

@@ -12,6 +12,9 @@
  *   must accept it (bar listed exceptions); truncated input gives -E2BIG.
  * - Seeded random instructions from the supported set, built by an encoder
  *   here: each must decode to the encoded length and agree with Zydis.
+ * Vector, segment-register and stack operands are compared by kind and
+ * number; Zydis's operand width is not compared where it is not the access
+ * size (vector moves, MOVNTI, CMPXCHG8B).
  *
  * The seed is 0xdec0de unless TEST_SEED is set in the environment; it is
  * printed either way.
@@ -675,6 +678,11 @@ static const struct table_case table[] = {
 	{ L64, "66 0f e7 00",       "movntdq xmmword [rax], xmm0" },
 	{ L64, "0f e7 00",          "movntq qword [rax], mm0" },
 	{ L64, "66 44 0f 6f 38",    "movdqa xmm15, xmmword [rax]" },
+	{ L64, "f3 0f 10 00",       "movss xmm0, dword [rax]" },
+	{ L64, "f2 0f 11 08",       "movsd qword [rax], xmm1" },
+	{ L64, "0f 2b 00",          "movntps xmmword [rax], xmm0" },
+	{ L64, "66 0f 2b 10",       "movntpd xmmword [rax], xmm2" },
+	{ L64, "f2 44 0f 10 38",    "movsd xmm15, qword [rax]" },
 	{ P32, "ff 00",             "inc dword [eax]" },
 	{ P32, "f7 30",             "div dword [eax]" },
 	{ P32, "0f c7 0d 00 00 e0 fe",  "cmpxchg8b qword [0xfee00000]" },
@@ -811,7 +819,8 @@ static const struct reject_case rejects[] = {
 	{ L64, "f2 0f 6f 00",       -EINVAL, "unsupported instruction: f2 0f 6f" },
 	{ L64, "66 f2 0f 6f 00",    -EINVAL, "unsupported instruction: 66 f2 0f 6f" },
 	{ L64, "0f d6 00",          -EINVAL, "unsupported instruction: 0f d6" },
-	{ L64, "f3 0f 10 00",       -EINVAL, "unsupported instruction: f3 0f 10" },
+	{ L64, "f3 0f 28 00",       -EINVAL, "unsupported instruction: f3 0f 28" },
+	{ L64, "f2 0f 2b 00",       -EINVAL, "unsupported instruction: f2 0f 2b" },
 	{ L64, "8e 08",             -EINVAL, "bad segment register (#UD): 8e 08" },
 	{ L64, "8c 38",             -EINVAL, "bad segment register (#UD): 8c 38" },
 	{ L64, "f0 0f a3 08",       -EINVAL, "lock prefix not allowed (#UD): f0 0f a3 08" },
@@ -909,8 +918,9 @@ static bool zydis_says_supported(const u8 *b, size_t n, enum emul_cpu_mode mode)
 	case ZYDIS_MNEMONIC_SCASD: case ZYDIS_MNEMONIC_SCASQ:
 		/* MOVSD and CMPSD are also SSE instructions (0F map). */
 		string = z.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT;
-		if (!string)
+		if (!string && z.mnemonic != ZYDIS_MNEMONIC_MOVSD)
 			return false;
+		vec = !string;
 		break;
 	case ZYDIS_MNEMONIC_MOV:
 		sreg = true;
@@ -937,7 +947,8 @@ static bool zydis_says_supported(const u8 *b, size_t n, enum emul_cpu_mode mode)
 	case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVAPS:
 	case ZYDIS_MNEMONIC_MOVAPD: case ZYDIS_MNEMONIC_MOVDQU: case ZYDIS_MNEMONIC_MOVDQA:
 	case ZYDIS_MNEMONIC_MOVNTDQ: case ZYDIS_MNEMONIC_MOVNTQ: case ZYDIS_MNEMONIC_MOVD:
-	case ZYDIS_MNEMONIC_MOVQ:
+	case ZYDIS_MNEMONIC_MOVQ: case ZYDIS_MNEMONIC_MOVSS: case ZYDIS_MNEMONIC_MOVNTPS:
+	case ZYDIS_MNEMONIC_MOVNTPD:
 		vec = true;
 		break;
 	default:
@@ -1072,7 +1083,8 @@ TEST(test_random_bytes)
 
 struct enc_op {
 	u8 two_byte, opcode, reg;	/* reg: the /digit, or 8 for any register */
-	u8 flags;			/* ENC_* */
+	u16 flags;			/* ENC_* */
+	u8 mprefix;			/* a mandatory prefix (66, F3) or 0 */
 };
 #define ENC_MODRM  0x01
 #define ENC_IMM8   0x02
@@ -1081,8 +1093,19 @@ struct enc_op {
 #define ENC_STRING 0x10
 #define ENC_LOCK   0x20		/* LOCK may prefix it */
 #define ENC_ONLY64 0x40		/* 64-bit mode only, needs REX.W */
+#define ENC_STACK  0x80		/* no ModR/M; opcode + register for 50/58 */
+#define ENC_IMM16  0x100	/* iw (RET), iw ib (ENTER) */
+#define ENC_REL    0x200	/* rel16/32 by operand size (rel32 in 64-bit mode) */
+#define ENC_NOREP  0x400	/* no stray F2/F3 (it would change the instruction) */
+#define ENC_NO66   0x800	/* no 66 (it would change or invalidate it) */
+#define ENC_CMPSTR 0x1000	/* CMPS/SCAS: F2 or F3 */
+#define ENC_THREE  0x2000	/* 0F 38 map */
+#define ENC_SREG   0x4000	/* reg field a segment register (not CS for 8E) */
 #define ENC_ANYREG 8
+#define S_ (ENC_MODRM | ENC_NOREP)	/* SSE: prefixes chosen by mprefix */
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct enc_op enc_ops[] = {
 	{ 0, 0x00, ENC_ANYREG, ENC_MODRM | ENC_LOCK }, { 0, 0x01, ENC_ANYREG, ENC_MODRM | ENC_LOCK },
 	{ 0, 0x02, ENC_ANYREG, ENC_MODRM }, { 0, 0x03, ENC_ANYREG, ENC_MODRM },
@@ -1126,7 +1149,50 @@ static const struct enc_op enc_ops[] = {
 	{ 1, 0xa3, ENC_ANYREG, ENC_MODRM }, { 1, 0xb6, ENC_ANYREG, ENC_MODRM },
 	{ 1, 0xb7, ENC_ANYREG, ENC_MODRM }, { 1, 0xba, 4, ENC_MODRM | ENC_IMM8 },
 	{ 1, 0xbe, ENC_ANYREG, ENC_MODRM }, { 1, 0xbf, ENC_ANYREG, ENC_MODRM },
+	/* issue 8 */
+	{ 0, 0xfe, 0, ENC_MODRM | ENC_LOCK }, { 0, 0xfe, 1, ENC_MODRM | ENC_LOCK },
+	{ 0, 0xff, 0, ENC_MODRM | ENC_LOCK }, { 0, 0xff, 1, ENC_MODRM | ENC_LOCK },
+	{ 0, 0xf6, 2, ENC_MODRM | ENC_LOCK }, { 0, 0xf7, 3, ENC_MODRM | ENC_LOCK },
+	{ 0, 0xf6, 4, ENC_MODRM }, { 0, 0xf7, 5, ENC_MODRM }, { 0, 0xf7, 6, ENC_MODRM },
+	{ 0, 0xf6, 7, ENC_MODRM },
+	{ 1, 0xc0, ENC_ANYREG, ENC_MODRM | ENC_LOCK }, { 1, 0xc1, ENC_ANYREG, ENC_MODRM | ENC_LOCK },
+	{ 1, 0xb0, ENC_ANYREG, ENC_MODRM | ENC_LOCK }, { 1, 0xb1, ENC_ANYREG, ENC_MODRM | ENC_LOCK },
+	{ 1, 0xc7, 1, ENC_MODRM | ENC_LOCK },
+	{ 1, 0xab, ENC_ANYREG, ENC_MODRM | ENC_LOCK }, { 1, 0xb3, ENC_ANYREG, ENC_MODRM | ENC_LOCK },
+	{ 1, 0xbb, ENC_ANYREG, ENC_MODRM | ENC_LOCK }, { 1, 0xba, 5, ENC_MODRM | ENC_IMM8 | ENC_LOCK },
+	{ 1, 0xba, 6, ENC_MODRM | ENC_IMM8 | ENC_LOCK }, { 1, 0xba, 7, ENC_MODRM | ENC_IMM8 | ENC_LOCK },
+	{ 1, 0xbc, ENC_ANYREG, ENC_MODRM | ENC_NOREP }, { 1, 0xbd, ENC_ANYREG, ENC_MODRM | ENC_NOREP },
+	{ 1, 0xaf, ENC_ANYREG, ENC_MODRM }, { 0, 0x69, ENC_ANYREG, ENC_MODRM | ENC_IMMZ },
+	{ 0, 0x6b, ENC_ANYREG, ENC_MODRM | ENC_IMM8 },
+	{ 1, 0xa4, ENC_ANYREG, ENC_MODRM | ENC_IMM8 }, { 1, 0xa5, ENC_ANYREG, ENC_MODRM },
+	{ 1, 0xac, ENC_ANYREG, ENC_MODRM | ENC_IMM8 }, { 1, 0xad, ENC_ANYREG, ENC_MODRM },
+	{ 1, 0x90, ENC_ANYREG, ENC_MODRM }, { 1, 0x95, ENC_ANYREG, ENC_MODRM },
+	{ 1, 0x9c, ENC_ANYREG, ENC_MODRM }, { 1, 0x9f, ENC_ANYREG, ENC_MODRM },
+	{ 1, 0x40, ENC_ANYREG, ENC_MODRM }, { 1, 0x44, ENC_ANYREG, ENC_MODRM },
+	{ 1, 0x4a, ENC_ANYREG, ENC_MODRM }, { 1, 0x4f, ENC_ANYREG, ENC_MODRM },
+	{ 1, 0xc3, ENC_ANYREG, ENC_MODRM | ENC_NOREP | ENC_NO66 },
+	{ 1, 0xf0, ENC_ANYREG, ENC_MODRM | ENC_NOREP | ENC_THREE },
+	{ 1, 0xf1, ENC_ANYREG, ENC_MODRM | ENC_NOREP | ENC_THREE },
+	{ 0, 0x8c, ENC_ANYREG, ENC_MODRM | ENC_SREG }, { 0, 0x8e, ENC_ANYREG, ENC_MODRM | ENC_SREG },
+	{ 1, 0x01, 4, ENC_MODRM }, { 1, 0x00, 3, ENC_MODRM },
+	{ 0, 0xa6, 0, ENC_STRING | ENC_CMPSTR }, { 0, 0xa7, 0, ENC_STRING | ENC_CMPSTR },
+	{ 0, 0xae, 0, ENC_STRING | ENC_CMPSTR }, { 0, 0xaf, 0, ENC_STRING | ENC_CMPSTR },
+	{ 0, 0xff, 2, ENC_MODRM }, { 0, 0xff, 4, ENC_MODRM },
+	{ 0, 0x50, 0, ENC_STACK }, { 0, 0x58, 0, ENC_STACK }, { 0, 0x68, 0, ENC_STACK | ENC_IMMZ },
+	{ 0, 0x6a, 0, ENC_STACK | ENC_IMM8 }, { 0, 0xe8, 0, ENC_STACK | ENC_REL },
+	{ 0, 0xc3, 0, ENC_STACK }, { 0, 0xc2, 0, ENC_STACK | ENC_IMM16 },
+	{ 0, 0xc8, 0, ENC_STACK | ENC_IMM16 }, { 0, 0xc9, 0, ENC_STACK },
+	{ 1, 0x10, ENC_ANYREG, S_ }, { 1, 0x11, ENC_ANYREG, S_, 0x66 },
+	{ 1, 0x28, ENC_ANYREG, S_ }, { 1, 0x29, ENC_ANYREG, S_, 0x66 },
+	{ 1, 0x6f, ENC_ANYREG, S_ }, { 1, 0x6f, ENC_ANYREG, S_, 0x66 },
+	{ 1, 0x6f, ENC_ANYREG, S_, 0xf3 }, { 1, 0x7f, ENC_ANYREG, S_, 0xf3 },
+	{ 1, 0x6e, ENC_ANYREG, S_ }, { 1, 0x7e, ENC_ANYREG, S_, 0x66 },
+	{ 1, 0x7e, ENC_ANYREG, S_, 0xf3 }, { 1, 0xd6, ENC_ANYREG, S_, 0x66 },
+	{ 1, 0xe7, ENC_ANYREG, S_ }, { 1, 0xe7, ENC_ANYREG, S_, 0x66 },
+	{ 1, 0x10, ENC_ANYREG, S_, 0xf3 }, { 1, 0x11, ENC_ANYREG, S_, 0xf2 },
+	{ 1, 0x2b, ENC_ANYREG, S_ }, { 1, 0x2b, ENC_ANYREG, S_, 0x66 },
 };
+#pragma GCC diagnostic pop
 
 static unsigned rnd(unsigned n)
 {
@@ -1154,9 +1220,11 @@ static size_t encode_random(enum emul_cpu_mode mode, u8 *b)
 
 	do
 		op = &enc_ops[rnd(ARRAY_SIZE(enc_ops))];
-	while ((op->flags & ENC_ONLY64) && !is64);
+	while (((op->flags & ENC_ONLY64) && !is64) ||
+	       /* LTR is #UD in real mode */
+	       (mode == EMUL_MODE_REAL && op->two_byte && op->opcode == 0x00));
 
-	opsize = rnd(4) == 0;
+	opsize = rnd(4) == 0 && !(op->flags & ENC_NO66);
 	addrsize = rnd(4) == 0;
 	wide = is64 && (rnd(2) || (op->flags & ENC_ONLY64));
 	/* Legacy prefixes in random order, some repeated. */
@@ -1165,8 +1233,10 @@ static size_t encode_random(enum emul_cpu_mode mode, u8 *b)
 	if (addrsize) pre[npre++] = 0x67;
 	if (rnd(3) == 0) pre[npre++] = segs[rnd(ARRAY_SIZE(segs))];
 	if ((op->flags & ENC_LOCK) && rnd(3) == 0) pre[npre++] = 0xf0;
-	if ((op->flags & ENC_STRING) && rnd(2)) pre[npre++] = 0xf3;
-	if (!(op->flags & ENC_STRING) && rnd(8) == 0) pre[npre++] = 0xf3;
+	if ((op->flags & ENC_CMPSTR) && rnd(2)) pre[npre++] = rnd(2) ? 0xf3 : 0xf2;
+	else if ((op->flags & ENC_STRING) && rnd(2)) pre[npre++] = 0xf3;
+	if (!(op->flags & (ENC_STRING | ENC_NOREP)) && rnd(8) == 0) pre[npre++] = 0xf3;
+	if (op->flags & ENC_NO66) opsize = false;
 	if (rnd(8) == 0 && npre) pre[npre] = pre[rnd(npre)], npre++;
 	for (unsigned i = npre; i > 1; i--) {
 		unsigned j = rnd(i);
@@ -1175,6 +1245,9 @@ static size_t encode_random(enum emul_cpu_mode mode, u8 *b)
 	}
 	for (unsigned i = 0; i < npre; i++)
 		b[n++] = pre[i];
+	/* A mandatory prefix after the others, so that it is the last F3. */
+	if (op->mprefix)
+		b[n++] = op->mprefix;
 	if (is64) {
 		rex = (u8)(REX_BASE | rnd(8) | (wide ? REX_W : 0));
 		if (rex != REX_BASE || rnd(2))
@@ -1182,9 +1255,13 @@ static size_t encode_random(enum emul_cpu_mode mode, u8 *b)
 	}
 	if (op->two_byte)
 		b[n++] = OPCODE_ESCAPE;
+	if (op->flags & ENC_THREE)
+		b[n++] = OPCODE_ESCAPE_38;
 	b[n++] = op->opcode;
+	if (op->opcode == 0x50 || op->opcode == 0x58)
+		b[n - 1] = (u8)(b[n - 1] | rnd(8));
 
-	byte_op = op->opcode == 0x80 || op->opcode == 0xc6 || op->opcode == 0xf6 ||
+	byte_op = (!op->two_byte && (op->opcode == 0x80 || op->opcode == 0xc6 || op->opcode == 0xf6)) ||
 		  (!op->two_byte && op->opcode < 0x40 && !(op->opcode & 1)) ||
 		  (!op->two_byte && (op->opcode == 0x84 || op->opcode == 0x86 ||
 				     op->opcode == 0x88 || op->opcode == 0x8a ||
@@ -1203,6 +1280,9 @@ static size_t encode_random(enum emul_cpu_mode mode, u8 *b)
 	if (op->flags & ENC_MODRM) {
 		unsigned mod = rnd(3), rm = rnd(8);
 		unsigned reg = op->reg == ENC_ANYREG ? rnd(8) : op->reg;
+
+		if (op->flags & ENC_SREG)
+			reg = op->opcode == 0x8e ? (rnd(5) + 2) % 6 : rnd(6);
 
 		b[n++] = (u8)(mod << 6 | reg << 3 | rm);
 		if (asz == 2) {
@@ -1230,6 +1310,10 @@ static size_t encode_random(enum emul_cpu_mode mode, u8 *b)
 		put_le(b, &n, test_rand(), 1);
 	else if (op->flags & ENC_IMMZ)
 		put_le(b, &n, test_rand(), byte_op ? 1 : osz == 2 ? 2 : 4);
+	else if (op->flags & ENC_IMM16)
+		put_le(b, &n, test_rand(), op->opcode == 0xc8 ? 3 : 2);
+	else if (op->flags & ENC_REL)	/* "f64": 66 ignored in 64-bit mode */
+		put_le(b, &n, test_rand(), is64 ? 4 : osz == 2 ? 2 : 4);
 	return n;
 }
 
