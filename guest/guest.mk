@@ -24,11 +24,17 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
+# One line per addition, so that parallel work does not collide.
 GUESTS64       += bench64:bench
-GUESTS32 += emulator:emulator
-GUESTS64 += emulator64:emulator
-GUESTS32 += vmxud:vmxud
-GUESTS64 += vmxud64:vmxud
+GUESTS32       += syncdev:syncdev
+GUESTS32       += notify:notify
+GUESTS64       += syncdev64:syncdev
+GUESTS32       += fastmmio:fastmmio
+GUESTS64       += fastmmio64:fastmmio
+GUESTS32       += emulator:emulator
+GUESTS64       += emulator64:emulator
+GUESTS32       += vmxud:vmxud
+GUESTS64       += vmxud64:vmxud
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
@@ -40,6 +46,7 @@ GUEST_CFLAGS32 := -m32 $(GUEST_CFLAGS)
 GUEST_CFLAGS64 := -m64 -mcmodel=small -mno-red-zone $(GUEST_CFLAGS)
 GUEST_LDFLAGS  := -nostdlib -static -no-pie -Wl,--build-id=none \
                   -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack
+
 
 GUEST_LIB_C    := $(patsubst guest/lib/%.c,%.o,$(wildcard guest/lib/*.c))
 GUEST_LIB32    := $(addprefix $(GUEST_B)/lib32/,$(GUEST_LIB_C) \

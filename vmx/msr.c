@@ -34,6 +34,7 @@
 #define EFER_LMA   BIT(10)
 #define EFER_NXE   BIT(11)
 #define CR0_PG     BIT(31)
+#define CR4_LA57   BIT(12)
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
 
 /* SDM "MSR-Bitmap Address": read-low, read-high, write-low, write-high,
@@ -79,6 +80,9 @@ void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0)
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
 	v->lma = (efer & EFER_LMA) != 0;
 	v->paging = (cr0 & CR0_PG) != 0;
+	/* SDM Vol. 3A, "MOV to CR4": toggling LA57 with LMA = 1 is #GP, so the
+	 * value read now holds for as long as IA-32e mode does. */
+	v->la57 = v->lma && (guest_cr4() & CR4_LA57);
 }
 
 static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
