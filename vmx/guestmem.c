@@ -138,10 +138,12 @@ void vm_phys_access(struct vm *vm, u64 gpa, u8 *buf, u32 size, bool write)
 			memcpy(buf, p, size);
 		return;
 	}
+	/* One bus access per at most 8 bytes, at the guest's own address and
+	 * size: a device (or a doorbell's exact address-and-length match)
+	 * sees what the guest did, misaligned or not, as under KVM, which
+	 * cuts only at page boundaries and into 8-byte pieces. */
 	while (size) {
-		u32 n = BUS_ACCESS_MAX;
-		while (n > size || (gpa & (n - 1)))
-			n >>= 1;
+		u32 n = MIN(size, (u32)BUS_ACCESS_MAX);
 		if (write)
 			vm_bus_write(vm, IOBUS_MMIO, gpa, n, buf);
 		else

@@ -279,9 +279,9 @@ int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa);
  * False (after printing why) when it cannot: the guest must be stopped. */
 bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual);
 /* Reads or writes [gpa, gpa + size), inside one page, as the guest would:
- * guest RAM by copy, anything else through the MMIO bus in naturally
- * aligned pieces of at most 8 bytes (unassigned: reads all ones, writes
- * dropped, logged). vmx/guestmem.c. */
+ * guest RAM by copy, anything else through the MMIO bus in pieces of at
+ * most 8 bytes at the guest's own alignment (unassigned: reads all ones,
+ * writes dropped, logged). vmx/guestmem.c. */
 void vm_phys_access(struct vm *vm, u64 gpa, u8 *buf, u32 size, bool write);
 /* A guest segment register's hidden part, from the VMCS (vmx/guestmem.c):
  * vseg_read fills it for seg (enum emul_seg order: ES CS SS DS FS GS);
