@@ -73,7 +73,7 @@
 enum len_mode { MODE_DECODE, MODE_VMCS, MODE_CHECK };
 static enum len_mode mode = MODE_DECODE;
 static bool reads_signal;			/* mode == MODE_VMCS */
-static bool fullstep, bpcheck;
+static bool fullstep, bpcheck, ramedge;
 
 static struct doorbell_ioeventfd req __attribute__((aligned(64)));
 
@@ -267,13 +267,46 @@ static void test_near_misses(void)
 	mmio_write32(DB + 4, 1);
 	mmio_write32(DB + 0x100, 1);		/* same page, no doorbell there */
 	mmio_write32(UNREG_PAGE, 1);		/* a window page without doorbells */
-	mmio_write32(DB - 2, 1);		/* runs from the page before into DB */
 	CHECK_EQ(mmio_read32(DB + 4), ONES32);
 	CHECK_EQ(mmio_read32(DB + 0x100), ONES32);
 	CHECK_EQ(mmio_read32(UNREG_PAGE), ONES32);
-	slow(9);
+	slow(8);
 	CHECK_EQ(event_read(EV_DB), 0);
 	CHECK_EQ(event_read(EV_PREV), 0);
+}
+
+/* A store that runs from the page before into DB's page: the exit reports
+ * the first page (no doorbell at DB - 2: full path), and the emulator splits
+ * the access at the page boundary as the CPU does, so its second half is a
+ * 2-byte write at exactly DB, which is a hit, as under KVM (its emulator
+ * splits page-crossing MMIO the same way). */
+static void test_split_store(void)
+{
+	mmio_write32(DB - 2, 1);
+	slow(1);
+	CHECK_EQ(event_read(EV_DB), 1);
+	CHECK_EQ(event_read(EV_PREV), 0);
+}
+
+/* Opt-in (ramedge=1, with doorbell_window=0x4000000:0x1000000 and the
+ * default 64 MiB of RAM, so the window starts where RAM ends): a doorbell at
+ * the window's first byte and a 4-byte store at 2 bytes before it; the
+ * guest runs only this test. Its first
+ * half is RAM, which the CPU can write, so the exit reports the second
+ * page's address, the doorbell's. The RAM half must still be written. */
+#define EDGE           0x4000000u
+#define EV_EDGE        3
+static void test_ram_edge(void)
+{
+	volatile u16 *ram = (volatile u16 *)(uintptr_t)(EDGE - 2);
+
+	CHECK_EQ(ioeventfd(EDGE, 0, EV_EDGE, 0), 0);
+	*ram = 0;
+	__asm__ volatile(".byte 0x89, 0x02"	/* mov [edx], eax */
+			 : : "a"(0x11223344), "d"((uintptr_t)(EDGE - 2)) : "memory");
+	CHECK_EQ(*ram, 0x3344);
+	CHECK_EQ(event_read(EV_EDGE), 1);
+	CHECK_EQ(ioeventfd(EDGE, 0, EV_EDGE, F_DEASSIGN), 0);
 }
 
 /* ---- read-modify-write: the full path signals as well ------------------------- */
@@ -692,12 +725,13 @@ static const struct guest_test tests[] = {
 	T(enc_rexw_c7), T(enc_rexw_movnti), T(enc_rexw_movq_mm), T(enc_rexw_movq_xmm),
 	T(enc_rexr), T(enc_rexb),
 #endif
-	T(reads), T(near_misses), T(rmw), T(code_rewrite), T(single_step),
+	T(reads), T(near_misses), T(split_store), T(rmw), T(code_rewrite), T(single_step),
 	T(prefix_soup), T(page_straddle),
 	T(deassign),
 };
 static const struct guest_test fullstep_test[] = { T(single_step_full_path) };
 static const struct guest_test bp_tests[] = { T(dr7_survives_exit), T(rf_after_skip) };
+static const struct guest_test edge_test[] = { T(ram_edge) };
 
 /* guest_run_tests() exits; this runs first and prints the expectation. */
 static struct guest_test all[ARRAY_SIZE(tests) + 4];
@@ -736,6 +770,7 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 	reads_signal = mode == MODE_VMCS;
 	fullstep = mb_cmdline_value(mbi, "fullstep", &fs) && fs;
 	bpcheck = mb_cmdline_value(mbi, "bpcheck", &fs) && fs;
+	ramedge = mb_cmdline_value(mbi, "ramedge", &fs) && fs;
 	printf("fastmmio: %s-bit guest, mode=%s\n", sizeof(long) == 8 ? "64" : "32",
 	       mode == MODE_VMCS ? "vmcs" : mode == MODE_CHECK ? "check" : "decode");
 	if (!(cpuid(1, 0).edx & CPUID_1_EDX_SSE2)) {
@@ -752,6 +787,8 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 		all[n++] = bp_tests[0];
 		all[n++] = bp_tests[1];
 	}
+	if (ramedge)		/* the window is elsewhere: only this test */
+		guest_run_tests(edge_test, 1);
 	all[n++] = tests[ARRAY_SIZE(tests) - 1];
 	all[n++] = (struct guest_test){ "expectations", test_expectations, 0 };
 	guest_run_tests(all, n);

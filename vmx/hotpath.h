@@ -144,7 +144,12 @@ static __always_inline bool fast_mmio(struct vcpu *v)
 	u64 rip;
 	u32 len;
 
-	if (event < 0)
+	/* A store that starts in guest RAM and runs onto a doorbell page exits
+	 * with the second page's address (the first half translated fine), so
+	 * a doorbell at the first byte after RAM (doorbell_window= may start
+	 * where RAM ends) may be the tail of such a store: the full path writes
+	 * the RAM half too (guest/fastmmio.c: test_ram_edge). */
+	if (event < 0 || unlikely(gpa == vm->ram_size))
 		return false;
 	/* An exit while delivering an event (the store was an exception
 	 * frame, say) must have that delivery redone: the full path. */
