@@ -246,7 +246,9 @@ static void trace_exit(struct vcpu *v, u32 reason, u64 qual, exit_handler_fn fn)
 		else
 			printk(" value 0x%llx", b[GUEST_RAX] & mask);
 		if (v->pio_hits != pio_before)
-			printk(" -> PIO doorbell, event signalled");
+			printk(" -> PIO doorbell, event %d signalled",
+			       ioeventfd_pio_find(&v->vm->io, io_qual_port(qual),
+						  io_qual_size(qual), (u32)b[GUEST_RAX]));
 		break;
 	}
 	case EXIT_REASON_EPT_VIOLATION:
