@@ -212,6 +212,8 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual);
 /* Logs an access nobody answers (rate-limited). */
 void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write);
 
+/* The emulated device on a port ("COM1"), or NULL (vmx/devices.c). */
+const char *vm_port_owner(u16 port);
 /* Registers the emulated devices on vm's buses (vmx/devices.c). */
 int vm_devices_register(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
