@@ -203,7 +203,7 @@ fi
 mk iso ISO="$scratch/hello.iso" GUEST=build/guest/hello.elf GUEST_ARGS='exit=6 a"b  c' \
 	ARGS=notify=poll >/dev/null
 cfg=$(grep -a -E "^(menuentry|	(multiboot2|module2|serial|terminal_(input|output)))|set timeout" \
-	"$scratch/hello.iso" 2>/dev/null | tr -d '\\000')
+	"$scratch/hello.iso" 2>/dev/null | tr -d '\000')
 menu_ok=1
 for want in 'set timeout=5$' \
 	    "^menuentry \"doorbell: hello exit=6 a\\\\\"b  c \\(doorbell: notify=poll\\)\" \\{$" \
