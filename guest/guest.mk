@@ -24,6 +24,9 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
+# CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
+GUESTS32 += cpustate:cpustate
+GUESTS64 += cpustate64:cpustate
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \

@@ -287,6 +287,7 @@ int vm_run_on_this_cpu(u32 index)
 		vm->running = true;
 		iobus_reader_online(&vm->io.ep, 0);
 		vcpu_run(&vm->vcpu);
+		msr_report_tsc_aux(&vm->vcpu);
 		iobus_reader_offline(&vm->io.ep, 0);
 	} else {
 		vm_end(vm, VM_END_CRASH, 125);

@@ -31,6 +31,15 @@ _Static_assert(offsetof(struct guest_regs, cr2) == 16 * 8, "entry.asm");
 
 struct vm;
 
+/* One entry of a VM-entry or VM-exit MSR-load list (SDM Vol. 3C, "VM-Entry
+ * Controls for MSRs", "VM-Exit Controls for MSRs": 16 bytes, the list
+ * 16-byte aligned). */
+struct vmx_msr_entry {
+	u32 index;
+	u32 reserved;
+	u64 value;
+} __attribute__((aligned(16)));
+
 struct vcpu {
 	struct guest_regs regs;		/* first: entry.asm takes its address */
 	struct vm *vm;
@@ -40,6 +49,11 @@ struct vcpu {
 	u64 exits[VM_EXIT_COUNTERS];	/* per basic exit reason */
 	u64 exits_total;
 	u64 last_progress_tsc;		/* watchdog (guest_timeout=) */
+	/* IA32_TSC_AUX (vmx/msr.c): once the guest wrote it, its value is
+	 * tsc_aux_guest.value, loaded on VM entry and the host's reloaded on
+	 * VM exit while the two differ (one-entry MSR-load lists). */
+	bool tsc_aux_written;
+	struct vmx_msr_entry tsc_aux_guest, tsc_aux_host;
 };
 
 /* Result of running a VM: the guest's exit code, or why it was stopped. */

@@ -199,7 +199,13 @@ void vcpu_inject_ud(struct vcpu *v);
 void handle_io_instruction(struct vcpu *v, u64 qual);	/* vmx/io.c */
 void handle_msr_read(struct vcpu *v, u64 qual);		/* vmx/msr.c */
 void handle_msr_write(struct vcpu *v, u64 qual);
+/* After the guest's last exit: "vm N: guest IA32_TSC_AUX X; the host's Y
+ * kept" if the guest wrote TSC_AUX (the register checked, in root mode). */
+void msr_report_tsc_aux(struct vcpu *v);
 void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
+/* CPUID leaf 1's ECX with OSXSAVE (bit 27) = the guest's CR4.OSXSAVE, for
+ * handle_cpuid (vmx/cr.c). Needs the guest's VMCS current. */
+u32 cpuid_1_ecx_guest_osxsave(u32 ecx);
 void handle_ept_violation(struct vcpu *v, u64 qual);	/* vmx/mmio.c */
 void handle_ept_misconfig(struct vcpu *v, u64 qual);
 
