@@ -208,6 +208,33 @@ else
 	failed=$((failed + 1))
 fi
 
+# ---- docs that must follow the code (issue 10's drift) --------------------
+drift=()
+# docs/vmx.md names every secondary control vmx/vmcs.c asks for.
+secondary=$(sed -n '/^- \*\*Controls\*\*/,/^- \*\*Host state/p' "$top/docs/vmx.md" | tr '\n' ' ')
+for flag in $(grep -o 'PROC_BASED2_[A-Z_]*' "$top/vmx/vmcs.c" | sort -u); do
+	words=${flag#PROC_BASED2_}; words=${words#ENABLE_}; words=${words//_/ }
+	grep -qi -- "$words" <<<"$secondary" || drift+=("docs/vmx.md: no '$words' among the controls ($flag)")
+done
+[ -n "$secondary" ] || drift+=("docs/vmx.md: no Controls paragraph")
+# docs/doorbell.md gives each flood test's own figure.
+while read -r name _ _ _ rest; do
+	n=$(grep -o 'flood=[0-9]*' <<<"$rest" | cut -d= -f2)
+	m=$n e=0; while [ $((m % 10)) = 0 ] && [ $m -gt 0 ]; do m=$((m / 10)); e=$((e + 1)); done
+	fig="10^$e"; [ "$m" != 1 ] && fig="${m}x10^$e"
+	grep -q -- "$fig.*$name\|$name" "$top/docs/doorbell.md" || drift+=("docs/doorbell.md: no $name")
+	grep -q -- "$fig" "$top/docs/doorbell.md" || drift+=("docs/doorbell.md: no $fig ($name)")
+done < <(grep -h '^bochs-flood-' "$top"/tests/boot/*cases)
+# guest/bad/spin.c's header gives the status its boot test expects.
+want=$(awk '$1 == "bochs-bad-spin" { print $4 }' "$top/tests/boot/cases")
+sed -n '1,/\*\//p' "$top/guest/bad/spin.c" | grep -q "status $want" ||
+	drift+=("guest/bad/spin.c: its header does not say status $want")
+if [ ${#drift[@]} = 0 ]; then
+	echo "ok   docs-follow-code"; passed=$((passed + 1))
+else
+	echo "FAIL docs-follow-code:"; printf '    %s\n' "${drift[@]}"; failed=$((failed + 1))
+fi
+
 # ---- the ISO for real hardware (make iso; docs/hardware.md) ----------------
 # GRUB's menu: the chosen guest first (the default), the test guests, and
 # the serial-console entry. The ISO is uncompressed: grub.cfg is readable
