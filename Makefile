@@ -25,7 +25,7 @@ WARN     := -Wall -Wextra -Werror -Wconversion -Wshadow -Wmissing-prototypes \
             -Wvla -Wstrict-prototypes
 KCFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -fno-pic \
             -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
-            -fno-omit-frame-pointer -fno-common -nostdinc \
+            -fno-common -nostdinc \
             -isystem $(shell $(CC) -print-file-name=include) -I. $(WARN)
 HOSTCFLAGS := -std=gnu11 -O1 -g -DHOST_TEST -I. -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
@@ -107,6 +107,7 @@ $(BUILD)/host/%: tests/host/%.c
 
 # Host tests that need an extra library name it here.
 HOST_LIBS_test_decoder := -lZydis
+HOST_LIBS_test_fastlen := -lZydis
 
 host-test: $(HOST_TESTS)
 	@HOST_ONLY=1 tests/run-all

@@ -59,6 +59,12 @@ int mb2_parse(u32 magic, const void *mbi, size_t avail, struct mb2_info *info);
 /* ---- command line (boot/cmdline.c, pure) -------------------------------- */
 enum notify_mode { NOTIFY_IPI, NOTIFY_POLL };
 enum lookup_mode { LOOKUP_BINARY, LOOKUP_LINEAR };
+/* Where the fast-MMIO path gets an instruction's length (and direction). */
+enum fastmmio_len_mode {
+	FASTMMIO_LEN_DECODE,	/* decode the bytes at CS:RIP (default) */
+	FASTMMIO_LEN_VMCS,	/* trust VM_EXIT_INSTRUCTION_LEN, as KVM does */
+	FASTMMIO_LEN_CHECK,	/* decode, and count where the field disagrees */
+};
 
 #define CMDLINE_MAX_IOEVENTFD  16
 /* A guest that runs this long without one VM exit is stopped and reported. */
@@ -74,6 +80,7 @@ struct boot_config {
 	u64 doorbell_window_size;	/*   (default 0xd0000000:256 MiB) */
 	u64 guest_timeout_ms;		/* guest_timeout=ms, 0 = none (default 10 s) */
 	enum lookup_mode lookup;	/* lookup=binary|linear (default binary) */
+	enum fastmmio_len_mode fastmmio_len; /* fastmmio_len=decode|vmcs|check */
 	char platform[16];		/* platform=NAME (tools/run; default hardware) */
 	u32 extra_apic;			/* extra_apic=ID: also try to start this APIC
 					 * ID (tests the no-answer path); none =

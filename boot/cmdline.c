@@ -307,6 +307,19 @@ static bool cmdline_apply(const struct cmdline_word *w, struct boot_config *cfg,
 				     cfg->lookup == LOOKUP_LINEAR ? "linear" : "binary");
 			return false;
 		}
+	} else if (cmdline_key_is(w, "fastmmio_len")) {
+		static const char *const names[] = { "decode", "vmcs", "check" };
+		u32 i;
+		for (i = 0; i < ARRAY_SIZE(names); i++)
+			if (cmdline_val_is(w, names[i]))
+				break;
+		if (i == ARRAY_SIZE(names)) {
+			fmt_snprintf(msg, msg_size,
+				     "cmdline: %s is not decode, vmcs or check, keeping %s",
+				     w->quoted, names[cfg->fastmmio_len]);
+			return false;
+		}
+		cfg->fastmmio_len = (enum fastmmio_len_mode)i;
 	} else if (cmdline_key_is(w, "ioeventfd")) {
 		/* Kept raw: iobus/ owns the SPEC syntax and reports on it. */
 		if (w->val_len == 0) {

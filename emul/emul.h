@@ -260,4 +260,14 @@ int emul_execute(const struct emul_insn *insn, struct emul_ctx *ctx);
  */
 u64 emul_mem_gla(const struct emul_insn *insn, const struct emul_ctx *ctx);
 
+/*
+ * The fast-MMIO path's lean decode (emul/fastlen.c): if the avail bytes at p
+ * (fetched at the guest's RIP in mode) start with a plain store to memory
+ * (a MOV, MOVNTI, SETcc, MOVBE or SSE/MMX move whose only effect is the
+ * write), returns its length (1..15); otherwise 0: a read, a
+ * read-modify-write, a register operand, an encoding it does not know, or
+ * bytes that run past avail. Never touches anything but p.
+ */
+u32 emul_store_length(const u8 *p, u32 avail, enum emul_cpu_mode mode);
+
 #endif /* EMUL_EMUL_H */

@@ -64,19 +64,6 @@ void iobus_reader_offline(struct iobus_epoch *ep, u32 id)
 	__atomic_store_n(&ep->reader_epoch[id], EPOCH_OFFLINE, __ATOMIC_RELEASE);
 }
 
-/*
- * Acquire on the epoch: having seen epoch E, the reader also sees every array
- * published before E was (so it can no longer find what was retired at E).
- * Release on the slot: its earlier lookups are done before the writer, which
- * reads the slot with acquire, frees anything.
- */
-void iobus_reader_quiescent(struct iobus_epoch *ep, u32 id)
-{
-	ASSERT(id < IOBUS_MAX_READERS);
-	__atomic_store_n(&ep->reader_epoch[id],
-			 __atomic_load_n(&ep->epoch, __ATOMIC_ACQUIRE),
-			 __ATOMIC_RELEASE);
-}
 
 void iobus_retire(struct iobus_epoch *ep, struct iobus_retired *node,
 		  void *ptr, size_t bytes)

@@ -11,6 +11,10 @@
  * MMIO doorbell is also on IOBUS_FAST_MMIO, probed by address alone. Finding
  * a doorbell by address (collisions, deassign, page marking) goes through the
  * bus's sorted array, so it costs O(log n), not a walk of every doorbell.
+ *
+ * The doorbells an exit can hit without decoding are also indexed in the
+ * fast-MMIO and PIO tables (iobus/iofast.c), changed in the same all-or-
+ * nothing step as the buses.
  */
 #include "iobus/iobus.h"
 
@@ -98,7 +102,10 @@ void ioeventfd_table_init(struct ioeventfd_table *t, const struct iobus_mem *mem
 	iobus_epoch_init(&t->ep, mem);
 	for (u32 i = 0; i < IOBUS_NR; i++)
 		iobus_init(&t->buses[i], &t->ep);
+	iofast_init(&t->fast_mmio, &t->ep);
+	iofast_init(&t->pio, &t->ep);
 	t->list = NULL;
+	t->oldest = NULL;
 	t->count = 0;
 	t->limit = IOEVENTFD_MAX;
 	t->window_base = IOEVENTFD_DEFAULT_WINDOW_BASE;
@@ -115,12 +122,15 @@ void ioeventfd_table_destroy(struct ioeventfd_table *t)
 
 	for (u32 i = 0; i < IOBUS_NR; i++)
 		iobus_destroy(&t->buses[i]);	/* asserts no reader online */
+	iofast_destroy(&t->fast_mmio);
+	iofast_destroy(&t->pio);
 	while (p) {
 		struct ioeventfd *next = p->next;
 		t->ep.mem.free(t->ep.mem.ctx, p, sizeof(*p));
 		p = next;
 	}
 	t->list = NULL;
+	t->oldest = NULL;
 	t->count = 0;
 	iobus_epoch_destroy(&t->ep);
 }
@@ -233,6 +243,84 @@ static u32 doorbell_pages(const struct ioeventfd *p, u64 pages[2])
 	return pages[1] == pages[0] ? 1 : 2;
 }
 
+/* ---- the doorbell index ------------------------------------------------- */
+
+/* p's entry in the fast-MMIO table, or 0: only length-0 MMIO doorbells, at an
+ * address an exit can report. */
+static u64 fast_mmio_entry(const struct ioeventfd *p)
+{
+	if (p->bus != IOBUS_MMIO || p->len != 0 || p->addr >> IOFAST_GPA_BITS)
+		return 0;
+	return iofast_mmio_key(p->addr) | (u64)p->event << IOFAST_EVENT_SHIFT;
+}
+
+/* p's entry in the PIO table, or 0: the sizes an OUT has (SDM Vol. 3C, "Exit
+ * Qualification for I/O Instructions": 1, 2 or 4 bytes), and a datamatch an
+ * access of that size can equal (KVM compares the value read at the access
+ * size with the whole 64-bit datamatch, so a wider one never hits). */
+static u64 pio_entry(const struct ioeventfd *p)
+{
+	u64 key;
+
+	if (p->bus != IOBUS_PIO || !(p->len == 1 || p->len == 2 || p->len == 4))
+		return 0;
+	key = iofast_pio_key((u16)p->addr, p->len);
+	if (!p->wildcard) {
+		if (p->datamatch >> (8 * p->len))
+			return 0;
+		key = iofast_pio_dm_key(key, (u32)p->datamatch);
+	}
+	return key | (u64)p->event << IOFAST_EVENT_SHIFT;
+}
+
+/* The table that indexes p, and its entry there; NULL if none does. */
+static struct iofast *index_of(struct ioeventfd_table *t,
+			       const struct ioeventfd *p, u64 *entry)
+{
+	*entry = fast_mmio_entry(p);
+	if (*entry)
+		return &t->fast_mmio;
+	*entry = pio_entry(p);
+	return *entry ? &t->pio : NULL;
+}
+
+/*
+ * Prepares p's insertion into (insert) or removal from its table, if one
+ * indexes it (up->f stays NULL otherwise). A rebuild is filled here from the
+ * doorbell list, oldest first, so the longest-standing doorbells keep their
+ * home slots; p itself is still off the list on an insert (it goes in last)
+ * and still on it on a removal (skipped). Returns 0 or -ENOMEM (nothing
+ * changed).
+ */
+static int index_prepare(struct ioeventfd_table *t, struct ioeventfd *p,
+			 bool insert, struct iofast_update *up)
+{
+	struct iofast *f;
+	u64 entry, e;
+	int ret;
+
+	up->f = NULL;
+	up->next = 0;
+	f = index_of(t, p, &entry);
+	if (!f)
+		return 0;
+	ret = iofast_prepare(f, entry, insert, up);
+	if (ret || !up->next || (!insert && f->live == 1))
+		return ret;		/* in place, or to the empty block */
+	for (struct ioeventfd *q = t->oldest; q; q = q->prev)
+		if (q != p && index_of(t, q, &e) == f)
+			iofast_fill(up, e);
+	if (insert)
+		iofast_fill(up, entry);
+	return 0;
+}
+
+static void index_commit(struct iofast_update *up)
+{
+	if (up->f)
+		iofast_commit(up);
+}
+
 /* ---- assign and deassign ------------------------------------------------ */
 
 static bool len_is_valid(u32 len)
@@ -275,6 +363,7 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 	struct ioeventfd probe, *p;
 	struct doorbell_query q;
 	struct iobus_update up_bus, up_fast;
+	struct iofast_update up_index;
 	bool marked[2] = { false, false };
 	u64 pages[2];
 	u32 npages = 0;
@@ -326,6 +415,9 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 		if (ret)
 			goto fail_abort;
 	}
+	ret = index_prepare(t, p, true, &up_index);
+	if (ret)
+		goto fail_abort_fast;
 
 	if (!pio) {
 		npages = doorbell_pages(p, pages);
@@ -335,10 +427,13 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 	iobus_commit(&up_bus);
 	if (fast)
 		iobus_commit(&up_fast);
+	index_commit(&up_index);
 	p->prev = NULL;
 	p->next = t->list;
 	if (t->list)
 		t->list->prev = p;
+	else
+		t->oldest = p;
 	t->list = p;
 	t->count++;
 	for (u32 i = 0; i < npages; i++)
@@ -347,6 +442,9 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 	iobus_reclaim(&t->ep);
 	return 0;
 
+fail_abort_fast:
+	if (fast)
+		iobus_abort(&up_fast);
 fail_abort:
 	iobus_abort(&up_bus);
 fail_free:
@@ -360,6 +458,7 @@ static int ioeventfd_deassign(struct ioeventfd_table *t,
 	bool pio = args->flags & DOORBELL_IOEVENTFD_FLAG_PIO;
 	u32 bus = pio ? IOBUS_PIO : IOBUS_MMIO;
 	struct iobus_update up_bus, up_fast;
+	struct iofast_update up_index;
 	struct doorbell_query q;
 	struct ioeventfd *p;
 	u64 pages[2];
@@ -386,9 +485,17 @@ static int ioeventfd_deassign(struct ioeventfd_table *t,
 			return ret;
 		}
 	}
+	ret = index_prepare(t, p, false, &up_index);
+	if (ret) {
+		if (!pio && p->len == 0)
+			iobus_abort(&up_fast);
+		iobus_abort(&up_bus);
+		return ret;
+	}
 	iobus_commit(&up_bus);
 	if (!pio && p->len == 0)
 		iobus_commit(&up_fast);
+	index_commit(&up_index);
 
 	if (p->prev)
 		p->prev->next = p->next;
@@ -396,6 +503,8 @@ static int ioeventfd_deassign(struct ioeventfd_table *t,
 		t->list = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
+	else
+		t->oldest = p->prev;
 	t->count--;
 	if (!pio) {
 		npages = doorbell_pages(p, pages);

@@ -60,6 +60,9 @@ typedef long long s64;
 #define __packed   __attribute__((packed))
 #define __aligned(n) __attribute__((aligned(n)))
 #define __noreturn __attribute__((noreturn))
+#ifndef __always_inline	/* glibc has its own, for host builds */
+#define __always_inline inline __attribute__((always_inline))
+#endif
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

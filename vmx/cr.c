@@ -23,7 +23,6 @@
 #define CR_ACCESS_LMSW     3
 #define PDPTE_PRESENT      BIT(0)
 
-void vcpu_update_long_mode(u64 efer, u64 cr0);	/* vmx/msr.c */
 
 /* PAE paging without long mode takes its PDPTEs from the VMCS at VM entry
  * when EPT is on (SDM "Loading Page-Directory-Pointer-Table Entries"). */
@@ -59,7 +58,7 @@ static void guest_write_cr0(struct vcpu *v, u64 val)
 	}
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR0, (val | v->cr0_shadow_fixed) & ~(CR0_CD | CR0_NW));
-	vcpu_update_long_mode(efer, val);
+	vcpu_update_long_mode(v, efer, val);
 	vcpu_skip_instruction(v);
 }
 

@@ -1,19 +1,27 @@
-; vmx/entry.asm - entering the guest and coming back from it.
+; vmx/entry.asm - entering the guest and coming back from it, in a loop.
 ;
 ; Register contract:
-;   int vmx_enter(struct guest_regs *regs, int launched)   ; RDI, ESI
-; saves the host's callee-saved registers and the regs pointer on the stack,
-; writes that stack pointer to VMCS_HOST_RSP, loads the guest's general
-; registers and CR2 from *regs (struct guest_regs in vmx/vmx.h: RAX, RCX,
-; RDX, RBX, -, RBP, RSI, RDI, R8-R15 at 8-byte steps, then CR2), and executes
-; VMRESUME (launched != 0) or VMLAUNCH.
-;   - If that instruction fails, execution falls through with the guest's
-;     values in the registers: we restore the host's and return
-;     1 (VMfailInvalid, CF) or 2 (VMfailValid, ZF).
+;   int vmx_run(struct vcpu *v)                          ; RDI
+; saves the host's callee-saved registers and v on the stack, writes that
+; stack pointer to VMCS_HOST_RSP (once per call: every VM exit lands on this
+; same frame), loads the guest's general registers from v->regs (struct
+; guest_regs in vmx/vmx.h, the first member of struct vcpu: RAX, RCX, RDX,
+; RBX, -, RBP, RSI, RDI, R8-R15 at 8-byte steps) and executes VMLAUNCH.
 ;   - On a VM exit the CPU loads RSP = VMCS_HOST_RSP and RIP = vmx_exit_entry
-;     (with RFLAGS = 0x2, interrupts off): we store the guest's registers and
-;     CR2 back into *regs and return 0 from vmx_enter.
-; Guest RSP, RIP and RFLAGS live in the VMCS, not here.
+;     (with RFLAGS = 0x2, interrupts off): we store the guest's registers into
+;     v->regs and call the C handler
+;         bool vcpu_handle_exit(struct vcpu *v)             ; vmx/run.c
+;     with the stack 16-byte aligned. If it returns true we load the guest's
+;     registers again and VMRESUME; if false, vmx_run returns 0.
+;   - If VMLAUNCH or VMRESUME fails, execution falls through: we restore the
+;     host's registers and return 1 (VMfailInvalid, CF) or 2 (VMfailValid,
+;     ZF); v->launched tells which instruction it was.
+; So a round trip costs the register moves and one call, never the host's
+; callee-saved registers (saved once per vmx_run). Guest RSP, RIP and RFLAGS
+; live in the VMCS, not here. CR2 is not switched at all: a VM exit leaves it
+; unchanged and the host never takes a page fault (one is fatal), so the
+; guest's CR2 simply stays in the register while we handle the exit; a
+; handler that injects #PF writes CR2 itself.
 
 %define VMCS_HOST_RSP   0x6c14
 %define R_RAX   0
@@ -31,27 +39,14 @@
 %define R_R13   104
 %define R_R14   112
 %define R_R15   120
-%define R_CR2   128
 
 section .text
 bits 64
-global vmx_enter, vmx_exit_entry
+global vmx_run, vmx_exit_entry
+extern vcpu_handle_exit
 
-vmx_enter:
-	push rbp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
-	push rdi                        ; regs, found at [HOST_RSP] on exit
-	mov rax, VMCS_HOST_RSP
-	vmwrite rax, rsp
-	jbe .failed_before_entry        ; CF or ZF: no current VMCS
-
-	mov rax, [rdi + R_CR2]
-	mov cr2, rax
-	test esi, esi                   ; flags survive the MOVs below
+; Loads the guest's registers from [rdi]; RDI last.
+%macro LOAD_GUEST 0
 	mov rax, [rdi + R_RAX]
 	mov rcx, [rdi + R_RCX]
 	mov rdx, [rdi + R_RDX]
@@ -67,29 +62,25 @@ vmx_enter:
 	mov r14, [rdi + R_R14]
 	mov r15, [rdi + R_R15]
 	mov rdi, [rdi + R_RDI]
-	jnz .resume
+%endmacro
+
+vmx_run:
+	push rbp
+	push rbx
+	push r12
+	push r13
+	push r14
+	push r15
+	push rdi                        ; v, found at [HOST_RSP] on exit
+	mov rax, VMCS_HOST_RSP
+	vmwrite rax, rsp
+	jbe entry_failed                     ; CF or ZF: no current VMCS
+	LOAD_GUEST
 	vmlaunch
-	jmp .failed
-.resume:
-	vmresume
-.failed:
-.failed_before_entry:
-	; CF=1: VMfailInvalid; ZF=1: VMfailValid.
-	mov eax, 1
-	jc .out
-	mov eax, 2
-.out:
-	add rsp, 8                      ; drop regs
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
-	pop rbp
-	ret
+	jmp entry_failed
 
 vmx_exit_entry:
-	push rdi                        ; guest RDI; [rsp + 8] = regs
+	push rdi                        ; guest RDI; [rsp + 8] = v
 	mov rdi, [rsp + 8]
 	mov [rdi + R_RAX], rax
 	mov [rdi + R_RCX], rcx
@@ -105,16 +96,27 @@ vmx_exit_entry:
 	mov [rdi + R_R13], r13
 	mov [rdi + R_R14], r14
 	mov [rdi + R_R15], r15
-	pop rax
-	mov [rdi + R_RDI], rax
-	mov rax, cr2
-	mov [rdi + R_CR2], rax
-	add rsp, 8                      ; drop regs
+	pop qword [rdi + R_RDI]
+	call vcpu_handle_exit           ; RDI = v; RSP = HOST_RSP, aligned
+	test al, al
+	jz guest_stopped
+	mov rdi, [rsp]
+	LOAD_GUEST
+	vmresume
+entry_failed:
+	; CF=1: VMfailInvalid; ZF=1: VMfailValid.
+	mov eax, 1
+	jc run_out
+	mov eax, 2
+	jmp run_out
+guest_stopped:
+	xor eax, eax
+run_out:
+	add rsp, 8                      ; drop v
 	pop r15
 	pop r14
 	pop r13
 	pop r12
 	pop rbx
 	pop rbp
-	xor eax, eax
 	ret

@@ -8,28 +8,29 @@
  */
 #include "vmx/vmx_priv.h"
 
-#define CPUID_1_ECX_VMX         BIT(5)
-#define CPUID_1_ECX_X2APIC      BIT(21)
-#define CPUID_1_ECX_HYPERVISOR  BIT(31)
-#define CPUID_1_EBX_APIC_ID_SHIFT 24
-#define CPUID_HV_LEAF           0x40000000u
 #define RFLAGS_IF_BIT           BIT(9)
 #define EXC_UD                  6
 #define EXC_GP                  13
 #define HC_ENOSYS               ((u64)-ENOSYS)
-#define HC_EPERM                ((u64)-EPERM)
 
-void vcpu_skip_instruction(struct vcpu *v)
+void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags)
 {
-	u64 rip = vmcs_readnat(VMCS_GUEST_RIP) + vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	/* Compatibility mode (IA-32e mode, CS.L = 0) wraps at 32 bits too. */
+	if ((rip >> 32) && !(vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L))
+		rip = (u32)rip;
+	(void)v;
 	vmcs_writenat(VMCS_GUEST_RIP, rip);
-	/* SDM "Interruptibility State": an emulated instruction ends any STI
-	 * or MOV SS blocking, as executing it would have. */
-	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
 	if (intr & (GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS))
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY_INFO,
 			     intr & ~(GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS));
-	(void)v;
+	/* SDM Vol. 3C, "Guest Non-Register State" and "Delivery of Pending
+	 * Debug Exceptions after VM Entry": BS in the pending debug exceptions
+	 * makes the CPU deliver the single-step #DB (with DR6.BS) right after
+	 * VM entry, before the next instruction: where a real CPU delivers it
+	 * after the instruction we completed. */
+	if (rflags & RFLAGS_TF)
+		vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+			      vmcs_readnat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
 }
 
 static void vcpu_inject(u32 vector)
@@ -69,55 +70,6 @@ static void report_guest_state(struct vcpu *v)
 }
 
 /* ---- handlers -------------------------------------------------------------- */
-
-static void handle_cpuid(struct vcpu *v, u64 qual)
-{
-	u64 *r = v->regs.gpr;
-	u32 leaf = (u32)r[GUEST_RAX], sub = (u32)r[GUEST_RCX];
-	u32 a, b, c, d;
-
-	(void)qual;
-	if (leaf == CPUID_HV_LEAF) {
-		/* "DoorbellHV\0\0" in EBX, ECX, EDX (CONTRACTS.md 2). */
-		a = CPUID_HV_LEAF;
-		memcpy(&b, "Door", 4);
-		memcpy(&c, "bell", 4);
-		memcpy(&d, "HV\0\0", 4);
-	} else if (leaf > CPUID_HV_LEAF && leaf < CPUID_HV_LEAF + 0x100) {
-		a = b = c = d = 0;
-	} else {
-		cpuid_count(leaf, sub, &a, &b, &c, &d);
-		if (leaf == 1) {
-			c |= CPUID_1_ECX_HYPERVISOR;
-			c &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_X2APIC);
-			b = (b & ((1u << CPUID_1_EBX_APIC_ID_SHIFT) - 1)) |
-			    v->vm->apic.id << CPUID_1_EBX_APIC_ID_SHIFT;
-		}
-	}
-	r[GUEST_RAX] = a;
-	r[GUEST_RBX] = b;
-	r[GUEST_RCX] = c;
-	r[GUEST_RDX] = d;
-	vcpu_skip_instruction(v);
-}
-
-/* The guest's current privilege level: SS.DPL (SDM "Current Privilege
- * Level"); with paging off in real mode it is 0. */
-static u32 guest_cpl(void)
-{
-	return vmx_ar_dpl(vmcs_read32(VMCS_GUEST_SS_AR_BYTES));
-}
-
-static void handle_vmcall(struct vcpu *v, u64 qual)
-{
-	(void)qual;
-	/* KVM's rule: hypercalls come from ring 0 only. */
-	if (guest_cpl() != 0)
-		v->regs.gpr[GUEST_RAX] = HC_EPERM;
-	else
-		v->regs.gpr[GUEST_RAX] = (u64)hypercall_dispatch(v);
-	vcpu_skip_instruction(v);
-}
 
 static void handle_hlt(struct vcpu *v, u64 qual)
 {
@@ -224,7 +176,7 @@ static void handle_monitor_mwait(struct vcpu *v, u64 qual)
 	vcpu_inject_ud(v);	/* CPUID does not offer MONITOR/MWAIT to guests */
 }
 
-static const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
+const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
 	[EXIT_REASON_EXCEPTION_NMI]      = handle_nmi_or_exception,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT]       = handle_triple_fault,
@@ -235,7 +187,7 @@ static const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
 	[EXIT_REASON_INVD]               = handle_skip,
 	[EXIT_REASON_VMCALL]             = handle_vmcall,
 	[EXIT_REASON_CR_ACCESS]          = handle_cr_access,
-	[EXIT_REASON_IO_INSTRUCTION]     = handle_io_instruction,
+	[EXIT_REASON_IO_INSTRUCTION]     = handle_io_exit,
 	[EXIT_REASON_MSR_READ]           = handle_msr_read,
 	[EXIT_REASON_MSR_WRITE]          = handle_msr_write,
 	[EXIT_REASON_MWAIT]              = handle_monitor_mwait,
@@ -247,34 +199,68 @@ static const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
 	[EXIT_REASON_XSETBV]             = handle_xsetbv,
 };
 
-static void trace_exit(struct vcpu *v, u32 reason, u64 qual)
+/*
+ * trace=1, the teaching view: one line per exit, printed after its handler
+ * ran, so it shows what the exit did: the value an IN read, a hypercall's
+ * result, the CPUID leaf's answer, a fast-path doorbell. The emulator prints
+ * its own "emulate ..." line from inside the handler, just before.
+ */
+static void trace_exit(struct vcpu *v, u32 reason, u64 qual, exit_handler_fn fn)
 {
 	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
+	u64 gpa = 0;
+	struct guest_regs before = v->regs;
+	u64 fast_before = v->fastmmio_hits, pio_before = v->pio_hits;
+	const u64 *b = before.gpr, *a = v->regs.gpr;
+
+	if (reason == EXIT_REASON_EPT_VIOLATION || reason == EXIT_REASON_EPT_MISCONFIG)
+		gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	fn(v, qual);
 	printk("trace: vm %u exit %-18s qual 0x%llx rip 0x%llx", v->vm->index,
 	       vmx_exit_reason_name(reason), qual, rip);
 	switch (reason) {
-	case EXIT_REASON_IO_INSTRUCTION:
-		printk(" %s%s port 0x%x size %u rax 0x%llx", io_qual_is_in(qual) ? "in" : "out",
-		       io_qual_is_string(qual) ? "s" : "", io_qual_port(qual),
-		       io_qual_size(qual), v->regs.gpr[GUEST_RAX]);
+	case EXIT_REASON_IO_INSTRUCTION: {
+		u64 mask = io_qual_size(qual) == 4 ? 0xffffffffull : (1ull << (io_qual_size(qual) * 8)) - 1;
+		printk(" %s%s port 0x%x size %u", io_qual_is_in(qual) ? "in" : "out",
+		       io_qual_is_string(qual) ? "s" : "", io_qual_port(qual), io_qual_size(qual));
+		if (io_qual_is_string(qual))
+			break;
+		if (io_qual_is_in(qual))
+			printk(" -> read 0x%llx", a[GUEST_RAX] & mask);
+		else
+			printk(" value 0x%llx", b[GUEST_RAX] & mask);
+		if (v->pio_hits != pio_before)
+			printk(" -> PIO doorbell, event signalled");
 		break;
+	}
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG:
-		printk(" gpa 0x%llx", vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
+		printk(" gpa 0x%llx", gpa);
+		if (v->fastmmio_hits != fast_before)
+			printk(" -> fast-MMIO hit, event %d signalled, no emulation",
+			       ioeventfd_fast_mmio_find(&v->vm->io, gpa));
+		else
+			printk(" -> emulated");
 		break;
 	case EXIT_REASON_CPUID:
-		printk(" leaf 0x%llx sub 0x%llx", v->regs.gpr[GUEST_RAX], v->regs.gpr[GUEST_RCX]);
+		printk(" leaf 0x%llx sub 0x%llx -> eax 0x%llx ebx 0x%llx ecx 0x%llx edx 0x%llx",
+		       b[GUEST_RAX], b[GUEST_RCX], a[GUEST_RAX], a[GUEST_RBX], a[GUEST_RCX],
+		       a[GUEST_RDX]);
 		break;
 	case EXIT_REASON_VMCALL: {
 		static const char *const names[] = { "?", "IOEVENTFD", "EVENT_READ", "NOTIFY" };
-		u64 nr = v->regs.gpr[GUEST_RAX];
-		printk(" %s rbx 0x%llx", nr < ARRAY_SIZE(names) ? names[nr] : "unknown",
-		       v->regs.gpr[GUEST_RBX]);
+		u64 nr = b[GUEST_RAX];
+		printk(" %s rbx 0x%llx -> %lld", nr < ARRAY_SIZE(names) ? names[nr] : "unknown",
+		       b[GUEST_RBX], (long long)a[GUEST_RAX]);
 		break;
 	}
 	case EXIT_REASON_MSR_READ:
+		printk(" msr 0x%llx -> 0x%llx", b[GUEST_RCX] & 0xffffffffull,
+		       (a[GUEST_RDX] << 32) | (a[GUEST_RAX] & 0xffffffffull));
+		break;
 	case EXIT_REASON_MSR_WRITE:
-		printk(" msr 0x%llx", v->regs.gpr[GUEST_RCX] & 0xffffffffull);
+		printk(" msr 0x%llx value 0x%llx", b[GUEST_RCX] & 0xffffffffull,
+		       (b[GUEST_RDX] << 32) | (b[GUEST_RAX] & 0xffffffffull));
 		break;
 	}
 	printk("\n");
@@ -290,7 +276,7 @@ static void report_entry_failure(struct vcpu *v, u32 reason)
 	vmcs_dump();
 }
 
-static void report_instruction_error(struct vcpu *v, int r)
+void vcpu_report_instruction_error(struct vcpu *v, int r)
 {
 	if (r == VMX_FAIL_INVALID) {
 		printk("vm %u: %s failed with VMfailInvalid (no current VMCS)\n",
@@ -303,51 +289,47 @@ static void report_instruction_error(struct vcpu *v, int r)
 	vmcs_dump();
 }
 
-void vcpu_run(struct vcpu *v)
+void vcpu_exit_slow(struct vcpu *v, u32 reason)
 {
 	struct vm *vm = v->vm;
 
-	while (vm->end == VM_END_NONE) {
-		int r = vmx_enter(&v->regs, v->launched);
-		if (r != VMX_OK) {
-			report_instruction_error(v, r);
-			vm_end(vm, VM_END_CRASH, 125);
-			break;
-		}
-		v->launched = true;
-		/* Each exit is a quiescent point for the VM's I/O buses: this
-		 * vCPU holds no bus array from before it (iobus grace periods). */
-		iobus_reader_quiescent(&vm->io.ep, 0);
-		u32 reason = vmcs_read32(VMCS_EXIT_REASON);
-		if (exit_reason_is_entry_failure(reason)) {
-			report_entry_failure(v, reason);
-			vm_end(vm, VM_END_CRASH, 125);
-			break;
-		}
-		u32 basic = exit_reason_basic(reason);
-		u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
-		v->exits_total++;
-		if (basic < VM_EXIT_COUNTERS)
-			v->exits[basic]++;
-		if (unlikely(boot_cfg.trace))
-			trace_exit(v, basic, qual);
-		exit_handler_fn fn = basic < VM_EXIT_COUNTERS ? exit_handlers[basic] : NULL;
-		if (unlikely(!fn)) {
-			printk("vm %u: VM exit %u (%s) has no handler; stopping the guest\n",
-			       vm->index, basic, vmx_exit_reason_name(basic));
-			vmcs_dump();
-			vm_end(vm, VM_END_CRASH, 125);
-			break;
-		}
-		fn(v, qual);
+	if (exit_reason_is_entry_failure(reason)) {
+		report_entry_failure(v, reason);
+		vm_end(vm, VM_END_CRASH, 125);
+		return;
 	}
+	u32 basic = exit_reason_basic(reason);
+	exit_handler_fn fn = basic < VM_EXIT_COUNTERS ? exit_handlers[basic] : NULL;
+	if (!fn) {
+		printk("vm %u: VM exit %u (%s) has no handler; stopping the guest\n",
+		       vm->index, basic, vmx_exit_reason_name(basic));
+		vmcs_dump();
+		vm_end(vm, VM_END_CRASH, 125);
+		return;
+	}
+	v->exits[basic]++;
+	u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+	if (boot_cfg.trace)
+		trace_exit(v, basic, qual, fn);
+	else
+		fn(v, qual);
 }
 
 void vcpu_print_exit_counts(struct vcpu *v)
 {
-	printk("vm %u: %llu VM exits:", v->vm->index, v->exits_total);
+	u64 total = 0;
+	for (u32 i = 0; i < VM_EXIT_COUNTERS; i++)
+		total += v->exits[i];
+	printk("vm %u: %llu VM exits:", v->vm->index, total);
 	for (u32 i = 0; i < VM_EXIT_COUNTERS; i++)
 		if (v->exits[i])
 			printk(" %s=%llu", vmx_exit_reason_name(i), v->exits[i]);
 	printk("\n");
+	printk("vm %u: doorbells on the fast paths: fast-MMIO %llu, PIO %llu; "
+	       "instructions emulated: %llu\n", v->vm->index, v->fastmmio_hits,
+	       v->pio_hits, v->emulated);
+	if (boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK)
+		printk("vm %u: fastmmio_len=check: VM_EXIT_INSTRUCTION_LEN disagreed with "
+		       "the decoded length %llu times in %llu fast-MMIO hits\n",
+		       v->vm->index, v->len_disagree, v->fastmmio_hits);
 }

@@ -28,7 +28,8 @@ static void inject_pf(u64 gla, u32 error_code)
 {
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_hw_exception(EXC_PF));
 	vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error_code);
-	__asm__ volatile("mov %0, %%cr2" :: "r"(gla));	/* restored by vmx_enter */
+	/* CR2 is the guest's own while we run (vmx/entry.asm never switches it). */
+	__asm__ volatile("mov %0, %%cr2" :: "r"(gla));
 }
 
 static int translate(struct vcpu *v, u64 gla, u32 access, u64 *gpa, u32 *pf_error)
@@ -49,7 +50,6 @@ int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa)
 	u32 pf_error = 0;
 	int r = translate(v, gla, write ? GWALK_WRITE : 0, gpa, &pf_error);
 	if (r == -EFAULT) {
-		v->regs.cr2 = gla;
 		inject_pf(gla, pf_error);
 	} else if (r == -ERANGE) {
 		/* A non-canonical address: the CPU raises #GP(0), not #PF

@@ -16,11 +16,10 @@
  * count of instructions, not wall-clock time. */
 #define EVENT_READ_TIMEOUT_US  100000
 
-/* Argument width: 64 bits only in 64-bit mode (IA-32e guest and CS.L). */
-static u64 hc_arg_mask(void)
+/* Argument width: 64 bits only in 64-bit mode (IA-32e mode and CS.L). */
+static u64 hc_arg_mask(struct vcpu *v)
 {
-	bool long64 = (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L) &&
-		      (vmcs_read32(VMCS_ENTRY_CTLS) & VM_ENTRY_IA32E_MODE_GUEST);
+	bool long64 = v->lma && (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L);
 	return long64 ? ~0ull : 0xffffffffull;
 }
 
@@ -56,7 +55,7 @@ static s64 hc_notify(struct vcpu *v, u64 id)
 
 s64 hypercall_dispatch(struct vcpu *v)
 {
-	u64 mask = hc_arg_mask();
+	u64 mask = hc_arg_mask(v);
 	u64 nr = v->regs.gpr[GUEST_RAX] & mask;
 	u64 arg = v->regs.gpr[GUEST_RBX] & mask;
 

@@ -66,8 +66,7 @@ void msr_bitmap_init(u8 *bitmap)
 /* EFER.LMA is LME && CR0.PG (SDM "IA-32e Mode Operation"); the VM-entry
  * control "IA-32e mode guest" must equal LMA (SDM "Checks on Guest Control
  * Registers, Debug Registers, and MSRs"). */
-void vcpu_update_long_mode(u64 efer, u64 cr0);
-void vcpu_update_long_mode(u64 efer, u64 cr0)
+void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0)
 {
 	u32 entry = vmcs_read32(VMCS_ENTRY_CTLS);
 	if ((efer & EFER_LME) && (cr0 & CR0_PG)) {
@@ -79,6 +78,8 @@ void vcpu_update_long_mode(u64 efer, u64 cr0)
 	}
 	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
+	v->lma = (efer & EFER_LMA) != 0;
+	v->paging = (cr0 & CR0_PG) != 0;
 }
 
 /* IA32_TSC_AUX is what RDTSCP (enabled in the secondary controls) and RDPID
@@ -154,7 +155,7 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 		if ((val & ~allowed) ||
 		    (((val ^ old) & EFER_LME) && (guest_cr0() & CR0_PG)))
 			return false;
-		vcpu_update_long_mode((val & ~EFER_LMA) | (old & EFER_LMA),
+		vcpu_update_long_mode(v, (val & ~EFER_LMA) | (old & EFER_LMA),
 				      guest_cr0());
 		return true;
 	}

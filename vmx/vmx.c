@@ -119,15 +119,19 @@ int vmx_cpu_on(void)
 	return 0;
 }
 
-void vmcs_access_failed(const char *op, u64 enc, int result)
+void vmcs_access_failed(const char *op, u64 enc)
 {
-	u64 err = 0;
-	if (result == VMX_FAIL_VALID) {
-		u64 e = VMCS_VM_INSTRUCTION_ERROR;
+	u64 cur = ~0ull, err = 0;
+	u64 e = VMCS_VM_INSTRUCTION_ERROR;
+
+	/* SDM Vol. 3C, "VMPTRST": all ones when there is no current VMCS, the
+	 * VMfailInvalid case; otherwise it was VMfailValid, with its number in
+	 * the VM-instruction error field. */
+	__asm__ volatile("vmptrst %0" : "=m"(cur));
+	if (cur != ~0ull)
 		__asm__ volatile("vmread %1, %0" : "=r"(err) : "r"(e) : "cc");
-	}
 	panic("%s of VMCS field 0x%llx failed: %s (error %llu: %s)\n", op, enc,
-	      result == VMX_FAIL_INVALID ? "no current VMCS" : "VMfailValid",
+	      cur == ~0ull ? "no current VMCS" : "VMfailValid",
 	      err, vmx_instruction_error_name((u32)err));
 }
 

@@ -21,11 +21,9 @@ enum guest_reg {
 
 struct guest_regs {
 	u64 gpr[GUEST_NR_REGS];
-	u64 cr2;
 };
 /* vmx/entry.asm relies on this layout. */
 _Static_assert(offsetof(struct guest_regs, gpr) == 0, "entry.asm");
-_Static_assert(offsetof(struct guest_regs, cr2) == 16 * 8, "entry.asm");
 
 #define VM_EXIT_COUNTERS  80	/* basic exit reasons 0..79 */
 
@@ -41,13 +39,25 @@ struct vmx_msr_entry {
 } __attribute__((aligned(16)));
 
 struct vcpu {
-	struct guest_regs regs;		/* first: entry.asm takes its address */
+	struct guest_regs regs;		/* first: entry.asm stores here */
 	struct vm *vm;
 	void *vmcs;			/* 4 KiB VMCS region */
 	bool launched;			/* VMLAUNCH done; VMRESUME next */
 	u64 cr0_shadow_fixed;		/* CR0 bits the guest may not clear */
+	/* The guest's paging state as the fast-MMIO path needs it, kept by
+	 * the exits that change it (MOV to CR0, WRMSR EFER: both always exit,
+	 * vmx/cr.c and vmx/msr.c), so the hot path reads no CR0 or EFER. */
+	bool paging;			/* CR0.PG */
+	bool lma;			/* IA32_EFER.LMA: IA-32e mode */
+	u32 fast_reasons;		/* exit reasons below this are dispatched
+					 * by the run loop itself: VM_EXIT_COUNTERS,
+					 * or 0 with trace=1 (all go to the trace) */
 	u64 exits[VM_EXIT_COUNTERS];	/* per basic exit reason */
-	u64 exits_total;
+	u64 fastmmio_hits;		/* doorbells taken by the fast-MMIO path */
+	u64 pio_hits;			/* PIO doorbells taken by the fast path */
+	u64 emulated;			/* instructions decoded and emulated */
+	u64 len_disagree;		/* fastmmio_len=check: the VMCS's
+					 * instruction length was not ours */
 	u64 last_progress_tsc;		/* watchdog (guest_timeout=) */
 	/* IA32_TSC_AUX (vmx/msr.c): once the guest wrote it, its value is
 	 * tsc_aux_guest.value, loaded on VM entry and the host's reloaded on

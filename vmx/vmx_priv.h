@@ -58,27 +58,28 @@ static inline int vmx_invept(u64 type, u64 eptp)
 }
 
 /* A failed VMREAD/VMWRITE means a bug in doorbell (a field this CPU lacks or
- * no current VMCS): stop loudly. */
-__noreturn void vmcs_access_failed(const char *op, u64 enc, int result);
+ * no current VMCS): stop loudly. The hot path pays one branch (CF or ZF:
+ * "jbe") per access; this cold function finds out which failure it was
+ * (VMPTRST gives all ones when there is no current VMCS) and names it. */
+__noreturn __attribute__((cold)) void vmcs_access_failed(const char *op, u64 enc);
 
 static inline u64 vmcs_read_raw(u64 enc)
 {
 	u64 v;
-	u8 cf, zf;
-	__asm__ volatile("vmread %3, %0; setc %1; setz %2"
-			 : "=r"(v), "=r"(cf), "=r"(zf) : "r"(enc) : "cc");
-	if (unlikely(cf | zf))
-		vmcs_access_failed("vmread", enc, vmx_result(cf, zf));
+	__asm__ goto("vmread %1, %0; jbe %l[failed]"
+		     : "=r"(v) : "r"(enc) : "cc" : failed);
 	return v;
+failed:
+	vmcs_access_failed("vmread", enc);
 }
 
 static inline void vmcs_write_raw(u64 enc, u64 v)
 {
-	u8 cf, zf;
-	__asm__ volatile("vmwrite %3, %2; setc %0; setz %1"
-			 : "=r"(cf), "=r"(zf) : "r"(enc), "r"(v) : "cc", "memory");
-	if (unlikely(cf | zf))
-		vmcs_access_failed("vmwrite", enc, vmx_result(cf, zf));
+	__asm__ goto("vmwrite %1, %0; jbe %l[failed]"
+		     :: "r"(enc), "rm"(v) : "cc", "memory" : failed);
+	return;
+failed:
+	vmcs_access_failed("vmwrite", enc);
 }
 
 /* Width-checked accessors (KVM's vmcs_read32 idea): a constant encoding of
@@ -189,9 +190,56 @@ int vmcs_setup(struct vm *vm);
  * the instruction completed (vcpu_skip_instruction). */
 typedef void (*exit_handler_fn)(struct vcpu *v, u64 qual);
 
-void vcpu_run(struct vcpu *v);
+void vcpu_run(struct vcpu *v);				/* vmx/run.c */
+/* The exit-handler table, by basic exit reason (vmx/exit.c). */
+extern const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS];
+/* Every exit the run loop does not dispatch itself: a VM-entry failure, a
+ * reason with flag bits or without a handler (the VMCS is dumped and the VM
+ * stopped), and every exit under trace=1 (vmx/exit.c). */
+__attribute__((cold)) void vcpu_exit_slow(struct vcpu *v, u32 reason);
+void vcpu_report_instruction_error(struct vcpu *v, int r);
 void vcpu_print_exit_counts(struct vcpu *v);
-void vcpu_skip_instruction(struct vcpu *v);
+
+#define RFLAGS_TF          BIT(8)	/* trap flag: single-step */
+/* Pending debug exceptions, bit 14: BS, a single-step trap (SDM Vol. 3C,
+ * "Guest Non-Register State"). */
+#define PENDING_DBG_BS     BIT(14)
+/* The rare half of vcpu_skip (vmx/exit.c): RIP wrap in compatibility mode,
+ * the end of STI/MOV-SS blocking, a pending single-step trap. */
+void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags);
+
+/*
+ * Completes an instruction of len bytes the guest could not execute itself
+ * (KVM's skip_emulated_instruction): RIP advances, wrapping at 32 bits
+ * outside 64-bit mode (SDM Vol. 1, "Instruction Pointer"); STI and MOV-SS
+ * blocking end, as executing the instruction would have ended them (SDM
+ * Vol. 3C, "Interruptibility State"); with RFLAGS.TF set the single-step
+ * trap is delivered after it, as after a real store. The common case is
+ * three VMREADs, one VMWRITE and a branch.
+ */
+static inline void vcpu_skip(struct vcpu *v, u32 len)
+{
+	u64 rip = vmcs_readnat(VMCS_GUEST_RIP) + len;
+	if (!v->lma)
+		rip = (u32)rip;
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
+	u64 rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	if (unlikely((rip >> 32) |
+		     (intr & (GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS)) |
+		     (rflags & RFLAGS_TF))) {
+		vcpu_skip_finish(v, rip, intr, rflags);
+		return;
+	}
+	vmcs_writenat(VMCS_GUEST_RIP, rip);
+}
+
+/* Skips the instruction that caused this exit, by the length the CPU
+ * reports; for exits caused by instructions, where the SDM defines it
+ * (Vol. 3C, "VM-Exit Instruction Length"). */
+static inline void vcpu_skip_instruction(struct vcpu *v)
+{
+	vcpu_skip(v, vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+}
 /* VMCALL (vmx/hypercall.c): returns the value for RAX. */
 s64 hypercall_dispatch(struct vcpu *v);
 void vcpu_inject_gp(struct vcpu *v);
@@ -206,8 +254,16 @@ void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
 /* CPUID leaf 1's ECX with OSXSAVE (bit 27) = the guest's CR4.OSXSAVE, for
  * handle_cpuid (vmx/cr.c). Needs the guest's VMCS current. */
 u32 cpuid_1_ecx_guest_osxsave(u32 ecx);
+/* Keeps EFER.LMA, the IA-32e entry control and the vCPU's cached paging
+ * state (v->lma, v->paging) in step with EFER and CR0 (vmx/msr.c). */
+void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0);
 void handle_ept_violation(struct vcpu *v, u64 qual);	/* vmx/mmio.c */
+/* The exits that carry doorbells: the fast path first (vmx/run.c), then
+ * handle_ept_violation or handle_io_instruction. */
 void handle_ept_misconfig(struct vcpu *v, u64 qual);
+void handle_io_exit(struct vcpu *v, u64 qual);
+void handle_cpuid(struct vcpu *v, u64 qual);		/* vmx/run.c */
+void handle_vmcall(struct vcpu *v, u64 qual);
 
 /* Translates a guest linear address with the guest's paging (vmx/guestmem.c);
  * on a page fault injects #PF into the guest and returns -EFAULT. */
@@ -238,10 +294,16 @@ void vapic_write(struct vm *vm, u32 offset, u32 val);
 int vapic_write_base_msr(struct vm *vm, u64 val);
 
 /* ---- VM-entry stub (vmx/entry.asm) -------------------------------------- */
-/* Enters the guest with regs loaded (VMRESUME if launched, else VMLAUNCH).
- * Returns VMX_OK after a VM exit (guest registers saved in regs), or
- * VMX_FAIL_INVALID / VMX_FAIL_VALID when the instruction itself failed. */
-int vmx_enter(struct guest_regs *regs, int launched);
+/* Enters the guest with v->regs loaded (VMLAUNCH), and on every VM exit
+ * saves them and calls vcpu_handle_exit(v); re-enters (VMRESUME) while that
+ * returns true. Returns VMX_OK once it returned false, or VMX_FAIL_INVALID /
+ * VMX_FAIL_VALID when VMLAUNCH or VMRESUME itself failed (v->launched says
+ * which). */
+int vmx_run(struct vcpu *v);
 void vmx_exit_entry(void);	/* VMCS_HOST_RIP */
+_Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: v->regs at v");
+/* One VM exit (vmx/run.c), called by entry.asm with the guest's registers
+ * in v->regs: true to enter the guest again. */
+bool vcpu_handle_exit(struct vcpu *v);
 
 #endif /* VMX_VMX_PRIV_H */

@@ -91,6 +91,20 @@ TEST(test_empty_and_spaces)
 	CHECK_EQ(W.count, 0);
 }
 
+/* fastmmio_len: decode by default, the three modes, a bad value kept out. */
+TEST(test_fastmmio_len)
+{
+	CHECK_EQ(run(""), 0);
+	CHECK_EQ(cfg.fastmmio_len, FASTMMIO_LEN_DECODE);
+	CHECK_EQ(run("fastmmio_len=vmcs"), 0);
+	CHECK_EQ(cfg.fastmmio_len, FASTMMIO_LEN_VMCS);
+	CHECK_EQ(run("fastmmio_len=check"), 0);
+	CHECK_EQ(cfg.fastmmio_len, FASTMMIO_LEN_CHECK);
+	CHECK(run("fastmmio_len=check fastmmio_len=guess") != 0);
+	CHECK_EQ(cfg.fastmmio_len, FASTMMIO_LEN_CHECK);
+	CHECK_STR(W.msg[0], "cmdline: fastmmio_len=guess is not decode, vmcs or check, keeping check");
+}
+
 TEST(test_every_key)
 {
 	CHECK_EQ(run("vcpus=15 notify=poll trace=1 guest_mem=4064 "
@@ -372,6 +386,7 @@ int main(void)
 	RUN(test_extra_apic);
 	RUN(test_empty_and_spaces);
 	RUN(test_every_key);
+	RUN(test_fastmmio_len);
 	RUN(test_last_one_wins);
 	RUN(test_not_key_value);
 	RUN(test_long_word_is_cut_in_message);

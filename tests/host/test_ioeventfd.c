@@ -4,6 +4,7 @@
  * test, and a seeded random model check against a naive reference list. */
 #include "iobus/epoch.c"
 #include "iobus/iobus.c"
+#include "iobus/iofast.c"
 #include "iobus/ioeventfd.c"
 #include "lib/fmt.c"
 #include "tests/host/test.h"
