@@ -50,7 +50,12 @@ deps:
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(KCFLAGS) $(KCFLAGS_$*) -MMD -MP -c $< -o $@
+
+# vcpu_handle_exit is called only by entry.asm, which reloads every register
+# after it: it need not save the host's callee-saved registers (vmx/dispatch.c).
+KCFLAGS_vmx/dispatch := -fcall-used-rbx -fcall-used-r12 \
+                        -fcall-used-r13 -fcall-used-r14 -fcall-used-r15
 
 $(BUILD)/k/%.asm.o: %.asm
 	@mkdir -p $(dir $@)

@@ -1,42 +1,56 @@
 /*
- * emul/emulate.c - executes an instruction decoded by emul/decode.c against a
- * guest's registers and memory, for MMIO exits: register results with the
- * SDM's zero/sign-extension and partial-register rules, arithmetic flags,
- * string instructions with REP, and PUSH/POP of a memory operand.
+ * emul/emulate.c - the core of the MMIO emulator: the guest's registers,
+ * linear addresses, memory references split at page boundaries and sent to
+ * the MMIO or RAM callbacks, exceptions as results, and emul_execute(),
+ * which hands each instruction to its executor (emul/exec_single.c,
+ * emul/exec_string.c, emul/exec_stack.c).
  *
  * Memory is reached only through the callbacks of struct emul_ctx (bhyve's
- * vmm_instruction_emul.c design). Implements the instruction pages of SDM
- * Vol. 2A-2B for the supported set, SDM Vol. 1 "EFLAGS Register", and SDM
- * Vol. 1 "General-Purpose Registers in 64-Bit Mode".
+ * vmm_instruction_emul.c design). Implements SDM Vol. 1 "General-Purpose
+ * Registers in 64-Bit Mode", "Segmentation in IA-32e Mode", and SDM Vol. 3A
+ * "Canonical Addressing".
  */
-#include "emul/emul.h"
+#include "emul/emul_priv.h"
 
-/* SDM Vol. 1, "EFLAGS Register" */
-#define RFLAGS_CF    BIT(0)	/* carry */
-#define RFLAGS_PF    BIT(2)	/* parity of the result's low byte */
-#define RFLAGS_AF    BIT(4)	/* carry/borrow out of bit 3 */
-#define RFLAGS_ZF    BIT(6)	/* zero */
-#define RFLAGS_SF    BIT(7)	/* sign */
-#define RFLAGS_DF    BIT(10)	/* direction: string ops count down */
-#define RFLAGS_OF    BIT(11)	/* signed overflow */
-#define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | \
-		      RFLAGS_SF | RFLAGS_OF)
-
-/* AF is the carry out of bit 3 into bit 4: bit 4 of a ^ b ^ result. */
-#define AF_BIT       0x10
 #define LINEAR_32BIT_MASK 0xffffffffull	/* linear addresses outside 64-bit mode */
 #define HIGH8_SHIFT  8			/* AH CH DH BH are bits 15:8 */
 #define HIGH8_MASK   0xff00ull
+#define CANONICAL_BITS 48		/* 4-level paging: bits 63:47 equal */
+#define CANONICAL_BITS_LA57 57		/* 5-level paging: bits 63:56 equal */
+#define PAGE_OFFSET_MASK (PAGE_SIZE - 1)
+#define MAX_PIECE    8			/* the access callbacks' widest access */
 
-static int exec_fail(struct emul_ctx *ctx, int err, const char *what, u64 addr)
+int emul_fail(struct emul_ctx *ctx, int err, const char *what, u64 addr)
 {
 	fmt_snprintf(ctx->why, EMUL_WHY_LEN, "%s 0x%llx: error %d", what, addr, err);
 	return err;
 }
 
+int emul_raise(struct emul_ctx *ctx, u8 vector, bool has_error, u32 error_code)
+{
+	ctx->exc.vector = vector;
+	ctx->exc.has_error_code = has_error;
+	ctx->exc.error_code = has_error ? error_code : 0;
+	fmt_snprintf(ctx->why, EMUL_WHY_LEN, "exception %u (error code 0x%x)", vector,
+		     ctx->exc.error_code);
+	return EMUL_EXCEPTION;
+}
+
+/* A callback's EMUL_FAULT() as the instruction's exception. */
+static int raise_fault(struct emul_ctx *ctx, int fault)
+{
+	return emul_raise(ctx, (u8)(fault >> EMUL_FAULT_VEC_SHIFT),
+			  (fault & EMUL_FAULT_HAS_ERR) != 0, (u32)fault & 0xffff);
+}
+
+static bool is_fault(int rc)
+{
+	return rc > 0 && (rc & EMUL_FAULT_FLAG);
+}
+
 /* ---- registers ---------------------------------------------------------- */
 
-static u64 reg_read(const struct emul_ctx *ctx, u8 reg, bool high8, u8 size)
+u64 emul_reg_read(const struct emul_ctx *ctx, u8 reg, bool high8, u8 size)
 {
 	if (high8)
 		return (ctx->gprs[reg] & HIGH8_MASK) >> HIGH8_SHIFT;
@@ -50,7 +64,7 @@ static u64 reg_read(const struct emul_ctx *ctx, u8 reg, bool high8, u8 size)
  * mode bits 63:32 are not visible to the guest; they are zeroed too (as KVM
  * does), so one rule serves every mode.
  */
-static void reg_write(struct emul_ctx *ctx, u8 reg, bool high8, u8 size, u64 val)
+void emul_reg_write(struct emul_ctx *ctx, u8 reg, bool high8, u8 size, u64 val)
 {
 	u64 *r = &ctx->gprs[reg];
 
@@ -64,128 +78,11 @@ static void reg_write(struct emul_ctx *ctx, u8 reg, bool high8, u8 size, u64 val
 	}
 }
 
-static u64 sign_extend(u64 val, u8 size)
-{
-	unsigned shift = 64 - 8 * (unsigned)size;
-
-	return size >= 8 ? val : (u64)((s64)(val << shift) >> shift);
-}
-
-/* ---- flags -------------------------------------------------------------- */
-
-/* ZF, SF and PF of a result of size bytes. */
-static u64 flags_zsp(u64 res, u8 size)
-{
-	u64 f = 0;
-	u8 p = (u8)res;
-
-	if ((res & emul_size_mask(size)) == 0)
-		f |= RFLAGS_ZF;
-	if (res & BIT(8 * size - 1))
-		f |= RFLAGS_SF;
-	/* PF: set when the low byte has an even number of ones. */
-	p ^= (u8)(p >> 4);
-	p ^= (u8)(p >> 2);
-	p ^= (u8)(p >> 1);
-	if (!(p & 1))
-		f |= RFLAGS_PF;
-	return f;
-}
-
-/*
- * Computes dst OP src for a two-operand arithmetic or logic instruction of
- * size bytes and replaces the six arithmetic flags in *rflags as the SDM's
- * "Flags Affected" sections say. AND/OR/XOR/TEST leave AF undefined: it is
- * cleared here. Returns the result, masked to size.
- */
-static u64 alu(u8 type, u8 size, u64 dst, u64 src, u64 *rflags)
-{
-	u64 mask = emul_size_mask(size), sign = BIT(8 * size - 1);
-	u64 a = dst & mask, b = src & mask, carry = 0, res, f = 0;
-
-	switch (type) {
-	case EMUL_OP_ADC:
-		carry = (*rflags & RFLAGS_CF) ? 1 : 0;
-		/* fall through */
-	case EMUL_OP_ADD:
-		res = (a + b + carry) & mask;
-		/* Unsigned carry out: the sum wrapped below an addend. */
-		if (res < a || (carry && res == a))
-			f |= RFLAGS_CF;
-		if ((a ^ res) & (b ^ res) & sign)
-			f |= RFLAGS_OF;
-		if ((a ^ b ^ res) & AF_BIT)
-			f |= RFLAGS_AF;
-		break;
-	case EMUL_OP_SBB:
-		carry = (*rflags & RFLAGS_CF) ? 1 : 0;
-		/* fall through */
-	case EMUL_OP_SUB:
-	case EMUL_OP_CMP:
-		res = (a - b - carry) & mask;
-		/* Borrow: a < b + carry, without overflowing b + carry. */
-		if (a < b || (carry && a == b))
-			f |= RFLAGS_CF;
-		if ((a ^ b) & (a ^ res) & sign)
-			f |= RFLAGS_OF;
-		if ((a ^ b ^ res) & AF_BIT)
-			f |= RFLAGS_AF;
-		break;
-	case EMUL_OP_AND:
-	case EMUL_OP_TEST:
-		res = a & b;
-		break;
-	case EMUL_OP_OR:
-		res = a | b;
-		break;
-	case EMUL_OP_XOR:
-		res = a ^ b;
-		break;
-	default:
-		ASSERT(!"alu: not an arithmetic op");
-		return 0;
-	}
-	*rflags = (*rflags & ~RFLAGS_ARITH) | f | flags_zsp(res, size);
-	return res;
-}
-
-/* ---- memory ------------------------------------------------------------- */
-
-/* Reads or writes size bytes at gpa through the MMIO or the RAM callbacks;
- * the value travels little-endian, as x86 memory holds it. */
-static int mem_access(struct emul_ctx *ctx, u64 gpa, u64 *val, u8 size,
-		      bool write, bool mmio)
-{
-	emul_access_fn fn = write ? (mmio ? ctx->mmio_write : ctx->mem_write)
-				  : (mmio ? ctx->mmio_read : ctx->mem_read);
-	u8 buf[8] = { 0 };
-	int rc;
-
-	if (!fn) {
-		fmt_snprintf(ctx->why, EMUL_WHY_LEN, "no %s %s callback",
-			     mmio ? "mmio" : "mem", write ? "write" : "read");
-		return -EOPNOTSUPP;
-	}
-	if (write) {
-		for (unsigned i = 0; i < size; i++)
-			buf[i] = (u8)(*val >> (8 * i));
-		rc = fn(ctx->opaque, gpa, buf, size);
-	} else {
-		rc = fn(ctx->opaque, gpa, buf, size);
-		*val = 0;
-		for (unsigned i = 0; i < size; i++)
-			*val |= (u64)buf[i] << (8 * i);
-	}
-	if (rc)
-		return exec_fail(ctx, rc, write ? (mmio ? "mmio write" : "mem write")
-					: (mmio ? "mmio read" : "mem read"), gpa);
-	return 0;
-}
+/* ---- addresses ---------------------------------------------------------- */
 
 /* 64-bit mode treats the ES, CS, SS and DS bases as 0 (SDM Vol. 1,
  * "Segmentation in IA-32e Mode"); elsewhere linear addresses are 32 bits. */
-static u64 linear_addr(const struct emul_insn *insn, const struct emul_ctx *ctx,
-		       u8 seg, u64 offset)
+u64 emul_linear(const struct emul_insn *insn, const struct emul_ctx *ctx, u8 seg, u64 offset)
 {
 	if (insn->mode == EMUL_MODE_LONG64)
 		return (seg == EMUL_SEG_FS || seg == EMUL_SEG_GS)
@@ -195,8 +92,8 @@ static u64 linear_addr(const struct emul_insn *insn, const struct emul_ctx *ctx,
 
 /* The operand's linear address with the registers in gprs (POP computes it
  * with RSP already incremented). */
-static u64 operand_gla(const struct emul_insn *insn, const struct emul_ctx *ctx,
-		       const u64 *gprs)
+u64 emul_operand_gla(const struct emul_insn *insn, const struct emul_ctx *ctx,
+		     const u64 *gprs)
 {
 	const struct emul_mem *m = &insn->mem;
 	u64 ea = (u64)m->disp;
@@ -207,260 +104,228 @@ static u64 operand_gla(const struct emul_insn *insn, const struct emul_ctx *ctx,
 		ea += gprs[m->base];
 	if (m->index != EMUL_REG_NONE)
 		ea += gprs[m->index] * m->scale;
-	return linear_addr(insn, ctx, m->seg, ea & emul_size_mask(insn->addr_size));
+	return emul_linear(insn, ctx, m->seg, ea & emul_size_mask(insn->addr_size));
+}
+
+/*
+ * SDM Vol. 2A, "BT--Bit Test": with a register bit offset the operand is the
+ * bit string starting at the effective address, and the CPU accesses the
+ * operand-sized word EA + size * (offset DIV width), offset signed. Returns
+ * that displacement (0 for the immediate forms and other instructions).
+ */
+s64 emul_bt_disp(const struct emul_insn *insn, const struct emul_ctx *ctx)
+{
+	s64 off;
+
+	switch (insn->type) {
+	case EMUL_OP_BT: case EMUL_OP_BTS: case EMUL_OP_BTR: case EMUL_OP_BTC:
+		break;
+	default:
+		return 0;
+	}
+	if (insn->has_imm || !insn->has_reg)
+		return 0;
+	off = (s64)emul_sign_extend(emul_reg_read(ctx, insn->reg, false, insn->op_size),
+				    insn->op_size);
+	/* An arithmetic shift floors, as DIV of the bit string does. */
+	return (off >> (insn->op_size == 8 ? 6 : insn->op_size == 4 ? 5 : 4)) * insn->op_size;
 }
 
 u64 emul_mem_gla(const struct emul_insn *insn, const struct emul_ctx *ctx)
 {
-	return operand_gla(insn, ctx, ctx->gprs);
+	s64 disp = emul_bt_disp(insn, ctx);
+	u64 gla = emul_operand_gla(insn, ctx, ctx->gprs);
+
+	if (!disp)
+		return gla;
+	/* The displaced word: effective address + disp, in the address size. */
+	{
+		struct emul_insn moved = *insn;
+		moved.mem.disp += disp;
+		return emul_operand_gla(&moved, ctx, ctx->gprs);
+	}
 }
 
-/* One side of an access found by translation: its gpa and whether it is
- * MMIO. */
-struct side {
-	u64 gpa;
-	bool mmio;
-};
-
-static int side_resolve(struct emul_ctx *ctx, u64 gla, bool write, struct side *s)
+u8 emul_stack_size(const struct emul_insn *insn, const struct emul_ctx *ctx)
 {
-	int rc = ctx->translate(ctx->opaque, gla, write, &s->gpa);
+	return insn->mode == EMUL_MODE_LONG64 ? 8 : ctx->ss_big ? 4 : 2;
+}
 
-	if (rc)
-		return exec_fail(ctx, rc, "translate", gla);
-	s->mmio = ctx->is_mmio(ctx->opaque, s->gpa);
+static bool canonical(const struct emul_ctx *ctx, u64 gla)
+{
+	unsigned bits = ctx->la57 ? CANONICAL_BITS_LA57 : CANONICAL_BITS;
+
+	return (u64)((s64)(gla << (64 - bits)) >> (64 - bits)) == gla;
+}
+
+bool emul_canonical(const struct emul_insn *insn, const struct emul_ctx *ctx, u64 gla)
+{
+	return insn->mode != EMUL_MODE_LONG64 || canonical(ctx, gla);
+}
+
+/* ---- memory references --------------------------------------------------- */
+
+void emul_ref_at(struct emul_ref *r, const struct emul_insn *insn,
+		 const struct emul_ctx *ctx, u8 seg, u64 offset)
+{
+	memset(r, 0, sizeof(*r));
+	r->gla = emul_linear(insn, ctx, seg, offset);
+	r->seg = seg;
+	r->wrap32 = insn->mode != EMUL_MODE_LONG64;
+}
+
+void emul_ref_exit(struct emul_ref *r, const struct emul_insn *insn,
+		   const struct emul_ctx *ctx)
+{
+	memset(r, 0, sizeof(*r));
+	r->gla = emul_mem_gla(insn, ctx);
+	r->seg = insn->mem.seg;
+	r->wrap32 = insn->mode != EMUL_MODE_LONG64;
+	r->exit = true;
+}
+
+static int ref_translate(struct emul_ctx *ctx, const struct emul_ref *r, u64 gla,
+			 bool write, u64 *gpa, bool *mmio)
+{
+	int rc;
+
+	if (!ctx->translate || !ctx->is_mmio) {
+		fmt_snprintf(ctx->why, EMUL_WHY_LEN, "access at 0x%llx needs translate and is_mmio",
+			     gla);
+		return -EOPNOTSUPP;
+	}
+	if (!r->wrap32 && !canonical(ctx, gla))
+		rc = -ERANGE;
+	else
+		rc = ctx->translate(ctx->opaque, gla, write, gpa);
+	if (rc == 0) {
+		*mmio = ctx->is_mmio(ctx->opaque, *gpa);
+		return 0;
+	}
+	if (is_fault(rc)) {
+		rc = raise_fault(ctx, rc);
+		ctx->exc.cr2 = gla;
+		return rc;
+	}
+	/* SDM Vol. 3A, "Canonical Addressing": #SS for a stack reference. */
+	if (rc == -ERANGE)
+		return emul_raise(ctx, r->seg == EMUL_SEG_SS ? EMUL_EXC_SS : EMUL_EXC_GP,
+				  true, 0);
+	return emul_fail(ctx, rc, "translate", gla);
+}
+
+/*
+ * Every page is translated before any byte is accessed, so that a fault on
+ * the second page leaves the first untouched (as the CPU does). The exit's
+ * operand starts at ctx->gpa, unless it crosses a page boundary (by its
+ * linear address) and translation is available: then each page is
+ * translated on its own, since the exit may have been on either page (an
+ * access that starts in RAM exits with the second page's address).
+ */
+int emul_ref_resolve(struct emul_ctx *ctx, struct emul_ref *r, u32 size, bool write)
+{
+	bool crosses = (r->gla & PAGE_OFFSET_MASK) + size > PAGE_SIZE;
+	bool at_exit = r->exit && !(crosses && ctx->translate && ctx->is_mmio);
+	u64 first = at_exit ? ctx->gpa : r->gla;
+	u64 left = PAGE_SIZE - (first & PAGE_OFFSET_MASK);
+	int rc;
+
+	r->first_len = (u32)MIN((u64)size, left);
+	r->npages = r->first_len < size ? 2 : 1;
+	if (at_exit) {
+		r->gpa[0] = ctx->gpa;
+		r->mmio[0] = true;
+	} else {
+		rc = ref_translate(ctx, r, r->gla, write, &r->gpa[0], &r->mmio[0]);
+		if (rc)
+			return rc;
+	}
+	if (r->npages == 2) {
+		u64 gla = r->gla + r->first_len;
+
+		if (r->wrap32)
+			gla &= LINEAR_32BIT_MASK;
+		rc = ref_translate(ctx, r, gla, write, &r->gpa[1], &r->mmio[1]);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
-static bool have_translation(struct emul_ctx *ctx, const char *op)
+/* size bytes at gpa through one kind of callback, in pieces of at most 8
+ * bytes, each a power of two. */
+static int piece_rw(struct emul_ctx *ctx, u64 gpa, bool mmio, u8 *buf, u32 size, bool write)
 {
-	if (ctx->translate && ctx->is_mmio)
-		return true;
-	fmt_snprintf(ctx->why, EMUL_WHY_LEN, "%s needs translate and is_mmio", op);
-	return false;
+	emul_access_fn fn = write ? (mmio ? ctx->mmio_write : ctx->mem_write)
+				  : (mmio ? ctx->mmio_read : ctx->mem_read);
+
+	if (!fn) {
+		fmt_snprintf(ctx->why, EMUL_WHY_LEN, "no %s %s callback",
+			     mmio ? "mmio" : "mem", write ? "write" : "read");
+		return -EOPNOTSUPP;
+	}
+	while (size) {
+		u32 n = MAX_PIECE;
+		int rc;
+
+		while (n > size)
+			n >>= 1;
+		rc = fn(ctx->opaque, gpa, buf, n);
+		if (rc)
+			return emul_fail(ctx, rc, write ? (mmio ? "mmio write" : "mem write")
+						       : (mmio ? "mmio read" : "mem read"), gpa);
+		gpa += n;
+		buf += n;
+		size -= n;
+	}
+	return 0;
 }
 
-/* ---- instructions ------------------------------------------------------- */
-
-/* Instructions whose one memory operand is the access that exited: it lives
- * at ctx->gpa and goes to the MMIO callbacks. */
-static int exec_single(const struct emul_insn *insn, struct emul_ctx *ctx)
+int emul_ref_rw(struct emul_ctx *ctx, const struct emul_ref *r, void *buf, u32 size,
+		bool write)
 {
-	const bool reg_dst = insn->flags & EMUL_OPF_REG_DST;
-	const u8 size = insn->op_size;
-	u64 gpa = ctx->gpa, mem, src, res, rflags = ctx->rflags;
-	int rc;
+	int rc = piece_rw(ctx, r->gpa[0], r->mmio[0], buf, r->first_len, write);
 
-	switch (insn->type) {
-	case EMUL_OP_MOV:
-		if (reg_dst) {
-			rc = mem_access(ctx, gpa, &mem, size, false, true);
-			if (rc)
-				return rc;
-			reg_write(ctx, insn->reg, insn->reg_high8, size, mem);
-			return 0;
-		}
-		src = insn->has_imm ? insn->imm
-				    : reg_read(ctx, insn->reg, insn->reg_high8, size);
-		return mem_access(ctx, gpa, &src, size, true, true);
-
-	case EMUL_OP_MOVZX:
-	case EMUL_OP_MOVSX:
-		rc = mem_access(ctx, gpa, &mem, insn->mem_size, false, true);
-		if (rc)
-			return rc;
-		if (insn->type == EMUL_OP_MOVSX)
-			mem = sign_extend(mem, insn->mem_size);
-		reg_write(ctx, insn->reg, false, size, mem);
-		return 0;
-
-	case EMUL_OP_ADD: case EMUL_OP_OR: case EMUL_OP_ADC: case EMUL_OP_SBB:
-	case EMUL_OP_AND: case EMUL_OP_SUB: case EMUL_OP_XOR: case EMUL_OP_CMP:
-	case EMUL_OP_TEST:
-		rc = mem_access(ctx, gpa, &mem, size, false, true);
-		if (rc)
-			return rc;
-		src = insn->has_imm ? insn->imm
-				    : reg_read(ctx, insn->reg, insn->reg_high8, size);
-		if (reg_dst)
-			res = alu(insn->type, size, src, mem, &rflags);
-		else
-			res = alu(insn->type, size, mem, src, &rflags);
-		if (insn->type != EMUL_OP_CMP && insn->type != EMUL_OP_TEST) {
-			if (reg_dst) {
-				reg_write(ctx, insn->reg, insn->reg_high8, size, res);
-			} else {
-				rc = mem_access(ctx, gpa, &res, size, true, true);
-				if (rc)
-					return rc;
-			}
-		}
-		ctx->rflags = rflags;
-		return 0;
-
-	case EMUL_OP_XCHG:
-		rc = mem_access(ctx, gpa, &mem, size, false, true);
-		if (rc)
-			return rc;
-		src = reg_read(ctx, insn->reg, insn->reg_high8, size);
-		rc = mem_access(ctx, gpa, &src, size, true, true);
-		if (rc)
-			return rc;
-		reg_write(ctx, insn->reg, insn->reg_high8, size, mem);
-		return 0;
-
-	case EMUL_OP_BT: {
-		/* SDM Vol. 2A, "BT--Bit Test": an immediate offset is taken
-		 * modulo the operand width; a register offset is a signed
-		 * number that may select a bit in another operand-sized word,
-		 * which then is not the word at ctx->gpa. */
-		u64 bits = 8u * size, bit;
-
-		if (insn->has_imm) {
-			bit = insn->imm % bits;
-		} else {
-			bit = reg_read(ctx, insn->reg, false, size);
-			if (bit >= bits) {
-				fmt_snprintf(ctx->why, EMUL_WHY_LEN,
-					     "bt bit offset %lld outside the operand",
-					     (long long)sign_extend(bit, size));
-				return -EINVAL;
-			}
-		}
-		rc = mem_access(ctx, gpa, &mem, size, false, true);
-		if (rc)
-			return rc;
-		/* CF is the bit; ZF unchanged; OF SF AF PF (undefined) kept. */
-		ctx->rflags = (rflags & ~RFLAGS_CF) | (((mem >> bit) & 1) ? RFLAGS_CF : 0);
-		return 0;
-	}
-	default:
-		fmt_snprintf(ctx->why, EMUL_WHY_LEN, "cannot execute op type %u", insn->type);
-		return -EINVAL;
-	}
+	if (!rc && r->npages == 2)
+		rc = piece_rw(ctx, r->gpa[1], r->mmio[1], (u8 *)buf + r->first_len,
+			      size - r->first_len, write);
+	return rc;
 }
 
-/*
- * MOVS, STOS, LODS with or without REP (SDM Vol. 2A "MOVS", "STOS", "LODS",
- * Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ"): rSI/rDI/rCX by address size, stepping
- * by the operand size, down when DF is set. The first iteration of STOS/LODS
- * is the exit's access at ctx->gpa; MOVS and later iterations translate.
- */
-static int exec_string(const struct emul_insn *insn, struct emul_ctx *ctx)
+int emul_ref_read(struct emul_ctx *ctx, struct emul_ref *r, u64 *val, u32 size)
 {
-	const u8 size = insn->op_size, asz = insn->addr_size;
-	const u64 amask = emul_size_mask(asz);
-	const u64 step = (ctx->rflags & RFLAGS_DF) ? (u64)-(s64)size : size;
-	const u32 limit = ctx->rep_limit ? ctx->rep_limit : EMUL_REP_LIMIT_DEFAULT;
-	const bool reads = insn->type != EMUL_OP_STOS;
-	const bool writes = insn->type != EMUL_OP_LODS;
-	u64 count = insn->rep ? ctx->gprs[EMUL_REG_RCX] & amask : 1;
-	int rc;
+	u8 buf[8] = { 0 };
+	int rc = r->npages ? 0 : emul_ref_resolve(ctx, r, size, false);
 
-	if (insn->type == EMUL_OP_MOVS && !have_translation(ctx, "movs"))
-		return -EOPNOTSUPP;
-	if (insn->rep && count > 1 && !have_translation(ctx, "rep"))
-		return -EOPNOTSUPP;
-
-	for (u32 i = 0; count; i++) {
-		u64 rsi = ctx->gprs[EMUL_REG_RSI] & amask;
-		u64 rdi = ctx->gprs[EMUL_REG_RDI] & amask;
-		struct side src = { 0 }, dst = { 0 };
-		u64 val = 0;
-
-		if (i == limit)
-			return 0;
-		if (i == 0 && insn->type != EMUL_OP_MOVS) {
-			src.gpa = dst.gpa = ctx->gpa;
-			src.mmio = dst.mmio = true;
-		} else {
-			rc = reads ? side_resolve(ctx, linear_addr(insn, ctx, insn->mem.seg, rsi),
-						  false, &src) : 0;
-			if (!rc && writes)
-				rc = side_resolve(ctx, linear_addr(insn, ctx, EMUL_SEG_ES, rdi),
-						  true, &dst);
-			/* Later iterations: the guest re-executes and takes
-			 * the page fault itself. */
-			if (rc)
-				return i ? 0 : -EFAULT;
-			/* An iteration touching only RAM runs natively. */
-			if (i && !(reads && src.mmio) && !(writes && dst.mmio))
-				return 0;
-		}
-		if (reads) {
-			rc = mem_access(ctx, src.gpa, &val, size, false, src.mmio);
-			if (rc)
-				return rc;
-		}
-		if (writes) {
-			if (insn->type == EMUL_OP_STOS)
-				val = reg_read(ctx, EMUL_REG_RAX, false, size);
-			rc = mem_access(ctx, dst.gpa, &val, size, true, dst.mmio);
-			if (rc)
-				return rc;
-		}
-		if (insn->type == EMUL_OP_LODS)
-			reg_write(ctx, EMUL_REG_RAX, false, size, val);
-		if (reads)
-			reg_write(ctx, EMUL_REG_RSI, false, asz, rsi + step);
-		if (writes)
-			reg_write(ctx, EMUL_REG_RDI, false, asz, rdi + step);
-		count--;
-		if (insn->rep)
-			reg_write(ctx, EMUL_REG_RCX, false, asz, count);
-		ctx->rep_done = i + 1;
-	}
-	return insn->len;
-}
-
-/*
- * PUSH Ev and POP Ev (SDM Vol. 2B, "PUSH", "POP"): one access is the memory
- * operand, the other the stack; either may be the MMIO one, so both are
- * translated. The stack pointer is RSP in 64-bit mode, else ESP or SP by
- * SS.B. PUSH computes its operand's address before decrementing rSP, POP
- * after incrementing it.
- */
-static int exec_stack(const struct emul_insn *insn, struct emul_ctx *ctx)
-{
-	const u8 size = insn->op_size;
-	const u8 ssz = insn->mode == EMUL_MODE_LONG64 ? 8 : ctx->ss_big ? 4 : 2;
-	const u64 smask = emul_size_mask(ssz);
-	u64 rsp = ctx->gprs[EMUL_REG_RSP] & smask, val = 0, new_rsp;
-	struct side op, stack;
-	int rc;
-
-	if (!have_translation(ctx, insn->type == EMUL_OP_PUSH ? "push" : "pop"))
-		return -EOPNOTSUPP;
-	if (insn->type == EMUL_OP_PUSH) {
-		new_rsp = (rsp - size) & smask;
-		rc = side_resolve(ctx, operand_gla(insn, ctx, ctx->gprs), false, &op);
-		if (!rc)
-			rc = side_resolve(ctx, linear_addr(insn, ctx, EMUL_SEG_SS, new_rsp),
-					  true, &stack);
-		if (rc)
-			return -EFAULT;
-		rc = mem_access(ctx, op.gpa, &val, size, false, op.mmio);
-		if (!rc)
-			rc = mem_access(ctx, stack.gpa, &val, size, true, stack.mmio);
-	} else {
-		u64 gprs[EMUL_NR_GPRS];
-
-		new_rsp = (rsp + size) & smask;
-		memcpy(gprs, ctx->gprs, sizeof(gprs));
-		gprs[EMUL_REG_RSP] = (gprs[EMUL_REG_RSP] & ~smask) | new_rsp;
-		rc = side_resolve(ctx, linear_addr(insn, ctx, EMUL_SEG_SS, rsp), false, &stack);
-		if (!rc)
-			rc = side_resolve(ctx, operand_gla(insn, ctx, gprs), true, &op);
-		if (rc)
-			return -EFAULT;
-		rc = mem_access(ctx, stack.gpa, &val, size, false, stack.mmio);
-		if (!rc)
-			rc = mem_access(ctx, op.gpa, &val, size, true, op.mmio);
-	}
+	if (!rc)
+		rc = emul_ref_rw(ctx, r, buf, size, false);
 	if (rc)
 		return rc;
-	reg_write(ctx, EMUL_REG_RSP, false, ssz, new_rsp);
+	*val = 0;
+	for (unsigned i = 0; i < size; i++)
+		*val |= (u64)buf[i] << (8 * i);
 	return 0;
+}
+
+int emul_ref_write(struct emul_ctx *ctx, struct emul_ref *r, u64 val, u32 size)
+{
+	u8 buf[8];
+	int rc = r->npages ? 0 : emul_ref_resolve(ctx, r, size, true);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < size; i++)
+		buf[i] = (u8)(val >> (8 * i));
+	return emul_ref_rw(ctx, r, buf, size, true);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* A locked read-modify-write: the LOCK prefix, or XCHG with memory (SDM
+ * Vol. 3A, "Locked Atomic Operations"). */
+static bool insn_locked(const struct emul_insn *insn)
+{
+	return insn->lock || insn->type == EMUL_OP_XCHG;
 }
 
 int emul_execute(const struct emul_insn *insn, struct emul_ctx *ctx)
@@ -469,23 +334,33 @@ int emul_execute(const struct emul_insn *insn, struct emul_ctx *ctx)
 
 	ctx->why[0] = '\0';
 	ctx->rep_done = 0;
+	ctx->next_rip = ctx->rip;
+	memset(&ctx->exc, 0, sizeof(ctx->exc));
 	if (insn->len == 0 || insn->len > EMUL_INSN_MAX_LEN ||
 	    insn->mode >= EMUL_NR_MODES) {
 		fmt_snprintf(ctx->why, EMUL_WHY_LEN, "not a decoded instruction");
 		return -EINVAL;
 	}
-	switch (insn->type) {
-	case EMUL_OP_MOVS:
-	case EMUL_OP_STOS:
-	case EMUL_OP_LODS:
-		return exec_string(insn, ctx);
-	case EMUL_OP_PUSH:
-	case EMUL_OP_POP:
-		rc = exec_stack(insn, ctx);
-		break;
-	default:
-		rc = exec_single(insn, ctx);
-		break;
+	if (insn->flags & EMUL_OPF_STRING) {
+		rc = emul_exec_string(insn, ctx);
+		if (rc >= 0)
+			ctx->next_rip = ctx->rip + (u64)rc;
+		return rc;
 	}
-	return rc ? rc : insn->len;
+	/* Branches set next_rip themselves. */
+	ctx->next_rip = ctx->rip + insn->len;
+	if (insn_locked(insn) && ctx->bus_lock)
+		ctx->bus_lock(ctx->opaque, true);
+	if ((insn->flags & EMUL_OPF_STACK) || insn->type == EMUL_OP_PUSH ||
+	    insn->type == EMUL_OP_POP || insn->type == EMUL_OP_CALL)
+		rc = emul_exec_stack(insn, ctx);
+	else
+		rc = emul_exec_single(insn, ctx);
+	if (insn_locked(insn) && ctx->bus_lock)
+		ctx->bus_lock(ctx->opaque, false);
+	if (rc) {
+		ctx->next_rip = ctx->rip;
+		return rc;
+	}
+	return insn->len;
 }

@@ -24,6 +24,7 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
+GUESTS64       += bench64:bench
 # CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
 GUESTS32 += cpustate:cpustate
 GUESTS64 += cpustate64:cpustate

@@ -22,6 +22,7 @@ struct ioeventfd {
 	struct iobus_device dev;	/* on buses[bus] (and FAST_MMIO) */
 	struct iobus_retired retired;	/* freed a grace period after removal */
 	struct ioeventfd *next, *prev;	/* the table's list */
+	struct ioeventfd *index_newer, *index_older;	/* its index's list */
 	struct ioeventfd_table *table;
 	u64 addr;
 	u64 datamatch;			/* meaningful unless wildcard */
@@ -105,7 +106,8 @@ void ioeventfd_table_init(struct ioeventfd_table *t, const struct iobus_mem *mem
 	iofast_init(&t->fast_mmio, &t->ep);
 	iofast_init(&t->pio, &t->ep);
 	t->list = NULL;
-	t->oldest = NULL;
+	for (u32 k = 0; k < 2; k++)
+		t->index_oldest[k] = t->index_newest[k] = NULL;
 	t->count = 0;
 	t->limit = IOEVENTFD_MAX;
 	t->window_base = IOEVENTFD_DEFAULT_WINDOW_BASE;
@@ -130,7 +132,8 @@ void ioeventfd_table_destroy(struct ioeventfd_table *t)
 		p = next;
 	}
 	t->list = NULL;
-	t->oldest = NULL;
+	for (u32 k = 0; k < 2; k++)
+		t->index_oldest[k] = t->index_newest[k] = NULL;
 	t->count = 0;
 	iobus_epoch_destroy(&t->ep);
 }
@@ -251,7 +254,7 @@ static u64 fast_mmio_entry(const struct ioeventfd *p)
 {
 	if (p->bus != IOBUS_MMIO || p->len != 0 || p->addr >> IOFAST_GPA_BITS)
 		return 0;
-	return iofast_mmio_key(p->addr) | (u64)p->event << IOFAST_EVENT_SHIFT;
+	return iofast_mmio_key(p->addr) | (u64)p->event;
 }
 
 /* p's entry in the PIO table, or 0: the sizes an OUT has (SDM Vol. 3C, "Exit
@@ -268,9 +271,9 @@ static u64 pio_entry(const struct ioeventfd *p)
 	if (!p->wildcard) {
 		if (p->datamatch >> (8 * p->len))
 			return 0;
-		key = iofast_pio_dm_key(key, (u32)p->datamatch);
+		key = iofast_pio_dm_key(key, p->len, p->datamatch);
 	}
-	return key | (u64)p->event << IOFAST_EVENT_SHIFT;
+	return key | (u64)p->event;
 }
 
 /* The table that indexes p, and its entry there; NULL if none does. */
@@ -284,13 +287,19 @@ static struct iofast *index_of(struct ioeventfd_table *t,
 	return *entry ? &t->pio : NULL;
 }
 
+/* Which of t->index_oldest/newest lists the doorbells of table f. */
+static u32 index_nr(const struct ioeventfd_table *t, const struct iofast *f)
+{
+	return f == &t->pio;
+}
+
 /*
  * Prepares p's insertion into (insert) or removal from its table, if one
  * indexes it (up->f stays NULL otherwise). A rebuild is filled here from the
- * doorbell list, oldest first, so the longest-standing doorbells keep their
- * home slots; p itself is still off the list on an insert (it goes in last)
- * and still on it on a removal (skipped). Returns 0 or -ENOMEM (nothing
- * changed).
+ * table's own doorbell list, oldest first, so the longest-standing doorbells
+ * keep their home slots, and a rebuild costs the table's size, not the VM's;
+ * p itself is still off the list on an insert (it goes in last) and still on
+ * it on a removal (skipped). Returns 0 or -ENOMEM (nothing changed).
  */
 static int index_prepare(struct ioeventfd_table *t, struct ioeventfd *p,
 			 bool insert, struct iofast_update *up)
@@ -307,18 +316,52 @@ static int index_prepare(struct ioeventfd_table *t, struct ioeventfd *p,
 	ret = iofast_prepare(f, entry, insert, up);
 	if (ret || !up->next || (!insert && f->live == 1))
 		return ret;		/* in place, or to the empty block */
-	for (struct ioeventfd *q = t->oldest; q; q = q->prev)
-		if (q != p && index_of(t, q, &e) == f)
+	for (;;) {
+		for (struct ioeventfd *q = t->index_oldest[index_nr(t, f)]; q;
+		     q = q->index_newer) {
+			if (q == p)
+				continue;
+			index_of(t, q, &e);
 			iofast_fill(up, e);
-	if (insert)
-		iofast_fill(up, entry);
-	return 0;
+		}
+		if (insert)
+			iofast_fill(up, entry);
+		if (!up->overflow)
+			return 0;
+		ret = iofast_refill(up);
+		if (ret)
+			return ret;
+	}
 }
 
-static void index_commit(struct iofast_update *up)
+/* Publishes the prepared change and keeps the table's list in step. */
+static void index_commit(struct ioeventfd_table *t, struct ioeventfd *p,
+			 struct iofast_update *up)
 {
-	if (up->f)
-		iofast_commit(up);
+	u32 k;
+
+	if (!up->f)
+		return;
+	iofast_commit(up);
+	k = index_nr(t, up->f);
+	if (up->insert) {
+		p->index_newer = NULL;
+		p->index_older = t->index_newest[k];
+		if (p->index_older)
+			p->index_older->index_newer = p;
+		else
+			t->index_oldest[k] = p;
+		t->index_newest[k] = p;
+		return;
+	}
+	if (p->index_older)
+		p->index_older->index_newer = p->index_newer;
+	else
+		t->index_oldest[k] = p->index_newer;
+	if (p->index_newer)
+		p->index_newer->index_older = p->index_older;
+	else
+		t->index_newest[k] = p->index_older;
 }
 
 /* ---- assign and deassign ------------------------------------------------ */
@@ -427,13 +470,11 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 	iobus_commit(&up_bus);
 	if (fast)
 		iobus_commit(&up_fast);
-	index_commit(&up_index);
+	index_commit(t, p, &up_index);
 	p->prev = NULL;
 	p->next = t->list;
 	if (t->list)
 		t->list->prev = p;
-	else
-		t->oldest = p;
 	t->list = p;
 	t->count++;
 	for (u32 i = 0; i < npages; i++)
@@ -495,7 +536,7 @@ static int ioeventfd_deassign(struct ioeventfd_table *t,
 	iobus_commit(&up_bus);
 	if (!pio && p->len == 0)
 		iobus_commit(&up_fast);
-	index_commit(&up_index);
+	index_commit(t, p, &up_index);
 
 	if (p->prev)
 		p->prev->next = p->next;
@@ -503,8 +544,6 @@ static int ioeventfd_deassign(struct ioeventfd_table *t,
 		t->list = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
-	else
-		t->oldest = p->prev;
 	t->count--;
 	if (!pio) {
 		npages = doorbell_pages(p, pages);

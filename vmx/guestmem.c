@@ -172,6 +172,7 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	for (u32 s = 0; s < EMUL_NR_SEGS; s++)
 		ctx.seg_base[s] = vmcs_readnat(seg_base_fields[s]);
 	ctx.ss_big = (vmcs_read32(VMCS_GUEST_SS_AR_BYTES) & VMX_AR_DB) != 0;
+	ctx.cr0 = guest_cr0();
 	ctx.gpa = gpa;
 	ctx.opaque = vm;
 	ctx.translate = ctx_translate;
@@ -184,6 +185,18 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 		printk("trace: vm %u emulate %s at gpa 0x%llx\n", vm->index,
 		       emul_describe(&insn, text, sizeof(text)), gpa);
 	int len = emul_execute(&insn, &ctx);
+	if (len == EMUL_EXCEPTION) {
+		/* A fault at this RIP: nothing advances (SDM Vol. 3C, "Event
+		 * Injection"). */
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_build(ctx.exc.vector,
+				INTR_TYPE_HW_EXCEPTION, ctx.exc.has_error_code));
+		if (ctx.exc.has_error_code)
+			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, ctx.exc.error_code);
+		/* CR2 is the guest's own while we run (vmx/entry.asm). */
+		if (ctx.exc.vector == EXC_PF)
+			__asm__ volatile("mov %0, %%cr2" :: "r"(ctx.exc.cr2));
+		return true;
+	}
 	if (len < 0) {
 		if (len == -EFAULT)
 			return true;	/* a #PF was injected; the guest handles it */
@@ -194,7 +207,7 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	memcpy(v->regs.gpr, ctx.gprs, sizeof(ctx.gprs));
 	vmcs_writenat(VMCS_GUEST_RSP, ctx.gprs[GUEST_RSP]);
 	vmcs_writenat(VMCS_GUEST_RFLAGS, ctx.rflags);
-	if (len)
-		vmcs_writenat(VMCS_GUEST_RIP, ctx.rip + (u64)len);
+	/* rip + len, or a JMP/CALL/RET target; unchanged after a REP stop. */
+	vmcs_writenat(VMCS_GUEST_RIP, ctx.next_rip);
 	return true;
 }

@@ -29,6 +29,15 @@ _Static_assert(offsetof(struct guest_regs, gpr) == 0, "entry.asm");
 
 struct vm;
 
+/* The fast-MMIO path's last decoded store (vmx/run.c): its guest-physical
+ * address, mode, length, and its first 16 bytes masked to that length. */
+struct store_cache {
+	u64 gpa;
+	u64 b0, b1, m0, m1;
+	u32 len;
+	u32 mode;
+};
+
 /* One entry of a VM-entry or VM-exit MSR-load list (SDM Vol. 3C, "VM-Entry
  * Controls for MSRs", "VM-Exit Controls for MSRs": 16 bytes, the list
  * 16-byte aligned). */
@@ -52,6 +61,7 @@ struct vcpu {
 	u32 fast_reasons;		/* exit reasons below this are dispatched
 					 * by the run loop itself: VM_EXIT_COUNTERS,
 					 * or 0 with trace=1 (all go to the trace) */
+	struct store_cache store_cache;
 	u64 exits[VM_EXIT_COUNTERS];	/* per basic exit reason */
 	u64 fastmmio_hits;		/* doorbells taken by the fast-MMIO path */
 	u64 pio_hits;			/* PIO doorbells taken by the fast path */

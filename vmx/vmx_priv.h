@@ -122,7 +122,7 @@ static inline u64 guest_cr4(void)
 void vmcs_dump(void);
 
 /* ---- the VM ------------------------------------------------------------- */
-#define COM1_LINE_MAX   256
+#define COM1_LINE_MAX   480	/* a BENCH {json} line is one line; printk takes 511 */
 
 /* The emulated local APIC (xAPIC registers the guest platform offers). */
 struct vapic {
@@ -215,11 +215,12 @@ void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags);
  * blocking end, as executing the instruction would have ended them (SDM
  * Vol. 3C, "Interruptibility State"); with RFLAGS.TF set the single-step
  * trap is delivered after it, as after a real store. The common case is
- * three VMREADs, one VMWRITE and a branch.
+ * three VMREADs, one VMWRITE and a branch; vcpu_skip_from() is the same for
+ * a caller that has read RIP already.
  */
-static inline void vcpu_skip(struct vcpu *v, u32 len)
+static inline void vcpu_skip_from(struct vcpu *v, u64 rip, u32 len)
 {
-	u64 rip = vmcs_readnat(VMCS_GUEST_RIP) + len;
+	rip += len;
 	if (!v->lma)
 		rip = (u32)rip;
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
@@ -231,6 +232,11 @@ static inline void vcpu_skip(struct vcpu *v, u32 len)
 		return;
 	}
 	vmcs_writenat(VMCS_GUEST_RIP, rip);
+}
+
+static inline void vcpu_skip(struct vcpu *v, u32 len)
+{
+	vcpu_skip_from(v, vmcs_readnat(VMCS_GUEST_RIP), len);
 }
 
 /* Skips the instruction that caused this exit, by the length the CPU

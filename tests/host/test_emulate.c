@@ -10,11 +10,27 @@
  *   iteration limit and the early stops (RAM-only iteration, no
  *   translation); PUSH/POP with a memory operand;
  * - linear-address computation; failures: exact errno, message, and no
- *   register change.
+ *   register change;
+ * - the issue 8 forms (INC DEC NOT NEG, MUL IMUL DIV IDIV, XADD CMPXCHG
+ *   CMPXCHG8B/16B, BT BTS BTR BTC, BSF BSR, SHLD SHRD, SETcc CMOVcc, MOVBE,
+ *   MOVNTI): the very instruction bytes run on the host CPU and in the
+ *   emulator from the same registers, flags and memory, results and the
+ *   flags the SDM defines compared (#DE included);
+ * - SSE/MMX moves through vreg callbacks (alignment #GP, zero extension),
+ *   CMPS/SCAS with REPE/REPNE (both CMPS operands in MMIO), the stack in
+ *   MMIO (PUSH POP CALL RET ENTER LEAVE), JMP/CALL through memory,
+ *   exceptions as results (#PF with CR2, #SS, #GP, #DE), page-crossing
+ *   accesses, LOCK through bus_lock, MOV Sreg, LTR, SMSW.
  */
 #include "lib/fmt.c"
 #include "emul/decode.c"
+#include "emul/optab.c"
+#include "emul/describe.c"
+#include "emul/alu.c"
 #include "emul/emulate.c"
+#include "emul/exec_single.c"
+#include "emul/exec_string.c"
+#include "emul/exec_stack.c"
 #include "tests/host/test.h"
 
 #define MMIO_BASE  0xff000000ull	/* like the pc-testdev IORAM */
@@ -224,6 +240,17 @@ static int run(struct emul_ctx *ctx, enum emul_cpu_mode mode, const char *hex)
 #define P32 EMUL_MODE_PROT32
 #define P16 EMUL_MODE_PROT16
 #define REAL EMUL_MODE_REAL
+
+static u64 gla_of(struct emul_ctx *c, enum emul_cpu_mode mode, const char *hex)
+{
+	struct emul_insn in;
+	u8 b[EMUL_INSN_MAX_LEN];
+	size_t n = parse_hex(hex, b);
+
+	if (emul_decode(b, n, mode, &in) != (int)n)
+		return ~0ull;
+	return emul_mem_gla(&in, c);
+}
 
 /* ---- MOV and friends ---------------------------------------------------- */
 
@@ -465,7 +492,7 @@ static size_t alu_encode(u8 type, u8 size, enum form form, u64 *b, u8 *out)
 		out[n++] = test ? (size == 1 ? 0xf6 : 0xf7)
 				: (size == 1 ? 0x80 : ib ? 0x83 : 0x81);
 		out[n++] = (u8)(group1_digit[type] << 3);
-		*b = sign_extend(*b & emul_size_mask((u8)isz), (u8)isz);
+		*b = emul_sign_extend(*b & emul_size_mask((u8)isz), (u8)isz);
 		for (unsigned i = 0; i < isz; i++)
 			out[n++] = (u8)(*b >> (8 * i));
 	} else {
@@ -552,7 +579,7 @@ TEST(test_flags_vs_host)
 fail:
 		if (bad++ < 10)
 			printf("  %s size %u form %d a=0x%llx b=0x%llx fin=0x%llx: got 0x%llx "
-			       "flags 0x%llx, host 0x%llx flags 0x%llx\n", mnemonics[type],
+			       "flags 0x%llx, host 0x%llx flags 0x%llx\n", emul_mnemonics[type],
 			       size, form, a, b, fin, got, c.rflags, res, hflags);
 	}
 	printf("  %ld operations agree with the host CPU\n", runs);
@@ -671,14 +698,33 @@ TEST(test_bt)
 	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF);
 	CHECK_EQ(fake.mmio_writes, 0);
 
-	/* A register offset outside the operand addresses another word. */
+	/* A register offset outside the operand addresses another word: the
+	 * exit reports that word (EA + 4 * (offset DIV 32)), and
+	 * emul_mem_gla() names it. */
+	setup(&c);
+	mmio_put(MMIO_BASE + 4, 0x100, 4);
+	c.gprs[EMUL_REG_RAX] = 0x5000;
 	c.gprs[EMUL_REG_RCX] = 40;
-	CHECK_EQ(run(&c, L64, "0f a3 08"), -EINVAL);
-	CHECK_STR(c.why, "bt bit offset 40 outside the operand");
-	c.gprs[EMUL_REG_RCX] = 0xffffffff;
-	CHECK_EQ(run(&c, L64, "0f a3 08"), -EINVAL);
-	CHECK_STR(c.why, "bt bit offset -1 outside the operand");
+	c.gpa = MMIO_BASE + 4;
+	CHECK_EQ(run(&c, L64, "0f a3 08"), 3);
 	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF);
+	CHECK_EQ(fake.log_gpa[0], MMIO_BASE + 4);
+	CHECK_EQ(gla_of(&c, L64, "0f a3 08"), 0x5004);
+	c.gprs[EMUL_REG_RCX] = 0xffffffff;		/* -1: bit 31 of [rax-4] */
+	mmio_put(MMIO_BASE, 0x80000000, 4);
+	c.gpa = MMIO_BASE;
+	CHECK_EQ(gla_of(&c, L64, "0f a3 08"), 0x4ffc);
+	CHECK_EQ(run(&c, L64, "0f ab 08"), 3);		/* bts */
+	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF);
+	CHECK_EQ(mmio_get(MMIO_BASE, 4), 0x80000000);
+	c.gprs[EMUL_REG_RCX] = (u64)-129;		/* qword: bit 63 of [rax-24] */
+	CHECK_EQ(gla_of(&c, L64, "48 0f a3 08"), 0x5000 - 24);
+	c.gprs[EMUL_REG_RCX] = 0x7fff;			/* word: [rax + 2*0x7ff] */
+	CHECK_EQ(gla_of(&c, L64, "66 0f a3 08"), 0x5000 + 0xffe);
+	/* 16-bit addressing wraps the displaced offset. */
+	c.gprs[EMUL_REG_RBX] = 0xfffe;
+	c.gprs[EMUL_REG_RCX] = 32;
+	CHECK_EQ(gla_of(&c, REAL, "0f a3 0f"), 0x0002);
 	CHECK_EQ(fake.bad, 0);
 }
 
@@ -1037,17 +1083,6 @@ TEST(test_push_pop)
 
 /* ---- addresses ------------------------------------------------------------ */
 
-static u64 gla_of(struct emul_ctx *c, enum emul_cpu_mode mode, const char *hex)
-{
-	struct emul_insn in;
-	u8 b[EMUL_INSN_MAX_LEN];
-	size_t n = parse_hex(hex, b);
-
-	if (emul_decode(b, n, mode, &in) != (int)n)
-		return ~0ull;
-	return emul_mem_gla(&in, c);
-}
-
 TEST(test_mem_gla)
 {
 	struct emul_ctx c;
@@ -1131,7 +1166,859 @@ TEST(test_failures)
 	in.len = 2;
 	in.type = EMUL_OP_GROUP1;
 	CHECK_EQ(emul_execute(&in, &c), -EINVAL);
-	CHECK_STR(c.why, "cannot execute op type 20");
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "cannot execute op type %u", EMUL_OP_GROUP1);
+		CHECK_STR(c.why, want);
+	}
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* ---- issue 8 forms against the host CPU ---------------------------------- */
+
+/*
+ * The host executes the very instruction bytes the emulator decodes: a
+ * buffer holding the instruction and a RET, called with RAX RCX RDX RBX and
+ * RFLAGS loaded from a struct and RDI pointing at a host copy of the memory
+ * operand (the templates below all address [rdi]); the registers and flags
+ * are stored back. A divide error on the host (SIGFPE) is caught.
+ */
+struct host_state {
+	u64 rax, rcx, rdx, rbx, rflags;
+	void *code;
+	void *mem;
+};
+_Static_assert(offsetof(struct host_state, rflags) == 32, "host_run offsets");
+_Static_assert(offsetof(struct host_state, code) == 40, "host_run offsets");
+_Static_assert(offsetof(struct host_state, mem) == 48, "host_run offsets");
+
+void host_run(struct host_state *s);
+__asm__(".text\n"
+	".globl host_run\n"
+	"host_run:\n\t"
+	"push %rbx\n\t"
+	"push %rbp\n\t"
+	"push %r12\n\t"
+	"mov %rdi, %r12\n\t"
+	"mov 0(%r12), %rax\n\t"
+	"mov 8(%r12), %rcx\n\t"
+	"mov 16(%r12), %rdx\n\t"
+	"mov 24(%r12), %rbx\n\t"
+	"mov 48(%r12), %rdi\n\t"
+	"pushq 32(%r12)\n\t"
+	"popfq\n\t"
+	"call *40(%r12)\n\t"
+	"pushfq\n\t"
+	"popq 32(%r12)\n\t"
+	"mov %rax, 0(%r12)\n\t"
+	"mov %rcx, 8(%r12)\n\t"
+	"mov %rdx, 16(%r12)\n\t"
+	"mov %rbx, 24(%r12)\n\t"
+	"pop %r12\n\t"
+	"pop %rbp\n\t"
+	"pop %rbx\n\t"
+	"ret\n");
+
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+static sigjmp_buf host_fpe_jmp;
+
+static void host_fpe(int sig)
+{
+	(void)sig;
+	siglongjmp(host_fpe_jmp, 1);
+}
+
+/* Runs bytes[0..n) on the host; false if it raised #DE. */
+static bool host_exec(u8 *code, const u8 *bytes, size_t n, struct host_state *s)
+{
+	struct sigaction sa, old;
+	bool ok = true;
+
+	memcpy(code, bytes, n);
+	code[n] = 0xc3;			/* ret */
+	s->code = code;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = host_fpe;
+	sigaction(SIGFPE, &sa, &old);
+	if (sigsetjmp(host_fpe_jmp, 1) == 0)
+		host_run(s);
+	else
+		ok = false;
+	sigaction(SIGFPE, &old, NULL);
+	return ok;
+}
+
+#define T_SHXD   0x1	/* SHLD/SHRD: OF only for a count of 1; no 16-bit counts > 16 */
+#define T_BITREG 0x2	/* BT* with a register offset: keep it inside the operand */
+
+struct host_template {
+	const char *hex;	/* 64-bit mode, memory operand [rdi] */
+	u64 flags_defined;	/* the flags the SDM defines for it */
+	u8 special;		/* T_* */
+};
+
+#define F_ALL RFLAGS_ARITH
+#define F_CO  (RFLAGS_CF | RFLAGS_OF)
+#define F_SH  (RFLAGS_CF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+static const struct host_template host_templates[] = {
+	/* INC DEC NOT NEG */
+	{ "fe 07", F_ALL }, { "66 ff 07", F_ALL }, { "ff 07", F_ALL }, { "48 ff 07", F_ALL },
+	{ "fe 0f", F_ALL }, { "66 ff 0f", F_ALL }, { "ff 0f", F_ALL }, { "48 ff 0f", F_ALL },
+	{ "f6 17", F_ALL }, { "66 f7 17", F_ALL }, { "f7 17", F_ALL }, { "48 f7 17", F_ALL },
+	{ "f6 1f", F_ALL }, { "66 f7 1f", F_ALL }, { "f7 1f", F_ALL }, { "48 f7 1f", F_ALL },
+	{ "f0 ff 07", F_ALL }, { "f0 48 f7 1f", F_ALL },
+	/* MUL IMUL DIV IDIV */
+	{ "f6 27", F_CO }, { "66 f7 27", F_CO }, { "f7 27", F_CO }, { "48 f7 27", F_CO },
+	{ "f6 2f", F_CO }, { "66 f7 2f", F_CO }, { "f7 2f", F_CO }, { "48 f7 2f", F_CO },
+	{ "f6 37", 0 }, { "66 f7 37", 0 }, { "f7 37", 0 }, { "48 f7 37", 0 },
+	{ "f6 3f", 0 }, { "66 f7 3f", 0 }, { "f7 3f", 0 }, { "48 f7 3f", 0 },
+	{ "0f af 0f", F_CO }, { "66 0f af 0f", F_CO }, { "48 0f af 1f", F_CO },
+	{ "69 0f 78 56 34 12", F_CO }, { "48 6b 0f 85", F_CO }, { "66 69 1f 34 92", F_CO },
+	{ "48 69 0f 00 00 00 80", F_CO }, { "6b 0f 07", F_CO },
+	/* XADD CMPXCHG CMPXCHG8B/16B */
+	{ "0f c0 0f", F_ALL }, { "66 0f c1 0f", F_ALL }, { "0f c1 1f", F_ALL },
+	{ "f0 48 0f c1 0f", F_ALL }, { "0f c0 2f", F_ALL },
+	{ "0f b0 0f", F_ALL }, { "66 0f b1 0f", F_ALL }, { "0f b1 1f", F_ALL },
+	{ "f0 48 0f b1 0f", F_ALL }, { "0f b0 27", F_ALL },
+	{ "0f c7 0f", F_ALL }, { "f0 48 0f c7 0f", F_ALL },
+	/* BT BTS BTR BTC */
+	{ "0f a3 0f", RFLAGS_CF, T_BITREG }, { "0f ab 0f", RFLAGS_CF, T_BITREG },
+	{ "48 0f b3 0f", RFLAGS_CF, T_BITREG }, { "66 0f bb 0f", RFLAGS_CF, T_BITREG },
+	{ "f0 0f ab 1f", RFLAGS_CF, T_BITREG },
+	{ "0f ba 2f 05", RFLAGS_CF }, { "48 0f ba 37 3f", RFLAGS_CF },
+	{ "66 0f ba 3f 1f", RFLAGS_CF }, { "f0 0f ba 2f 21", RFLAGS_CF },
+	/* BSF BSR */
+	{ "0f bc 0f", RFLAGS_ZF }, { "48 0f bd 0f", RFLAGS_ZF }, { "66 0f bc 1f", RFLAGS_ZF },
+	{ "0f bd 1f", RFLAGS_ZF },
+	/* SHLD SHRD */
+	{ "0f a4 1f 05", F_SH, T_SHXD }, { "48 0f a5 1f", F_SH, T_SHXD },
+	{ "66 0f ac 1f 03", F_SH, T_SHXD }, { "0f ad 1f", F_SH, T_SHXD },
+	{ "66 0f a5 1f", F_SH, T_SHXD }, { "48 0f ac 1f 01", F_SH | RFLAGS_OF, T_SHXD },
+	{ "0f a4 1f 01", F_SH | RFLAGS_OF, T_SHXD },
+	/* SETcc CMOVcc */
+	{ "0f 90 07", F_ALL }, { "0f 91 07", F_ALL }, { "0f 92 07", F_ALL }, { "0f 93 07", F_ALL },
+	{ "0f 94 07", F_ALL }, { "0f 95 07", F_ALL }, { "0f 96 07", F_ALL }, { "0f 97 07", F_ALL },
+	{ "0f 98 07", F_ALL }, { "0f 99 07", F_ALL }, { "0f 9a 07", F_ALL }, { "0f 9b 07", F_ALL },
+	{ "0f 9c 07", F_ALL }, { "0f 9d 07", F_ALL }, { "0f 9e 07", F_ALL }, { "0f 9f 07", F_ALL },
+	{ "0f 40 0f", F_ALL }, { "0f 41 0f", F_ALL }, { "0f 42 0f", F_ALL }, { "0f 43 0f", F_ALL },
+	{ "0f 44 0f", F_ALL }, { "0f 45 0f", F_ALL }, { "0f 46 0f", F_ALL }, { "0f 47 0f", F_ALL },
+	{ "0f 48 0f", F_ALL }, { "0f 49 0f", F_ALL }, { "0f 4a 0f", F_ALL }, { "0f 4b 0f", F_ALL },
+	{ "0f 4c 0f", F_ALL }, { "0f 4d 0f", F_ALL }, { "0f 4e 0f", F_ALL }, { "0f 4f 0f", F_ALL },
+	{ "48 0f 44 0f", F_ALL }, { "66 0f 45 0f", F_ALL },
+	/* MOVBE, MOVNTI, XCHG */
+	{ "0f 38 f0 0f", F_ALL }, { "48 0f 38 f1 0f", F_ALL }, { "66 0f 38 f0 0f", F_ALL },
+	{ "66 0f 38 f1 1f", F_ALL }, { "0f c3 0f", F_ALL }, { "48 0f c3 1f", F_ALL },
+	{ "86 27", F_ALL },
+};
+#pragma GCC diagnostic pop
+
+/* Interesting operand values: edges of every width, then random. */
+static u64 pick_value(unsigned k)
+{
+	return k < ARRAY_SIZE(edge_values) ? edge_values[k] : test_rand();
+}
+
+TEST(test_new_ops_vs_host)
+{
+	enum { ROUNDS = 600 };
+	const u64 gla = 0x7000;
+	u8 *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long runs = 0, bad = 0, de = 0;
+
+	CHECK(code != MAP_FAILED);
+	if (code == MAP_FAILED)
+		return;
+	test_seed(0x8a1u);
+	for (size_t t = 0; t < ARRAY_SIZE(host_templates); t++)
+	for (unsigned k = 0; k < ROUNDS; k++) {
+		const struct host_template *ht = &host_templates[t];
+		_Alignas(16) u8 hmem[16];
+		struct host_state hs;
+		struct emul_insn in;
+		struct emul_ctx c;
+		u8 bytes[EMUL_INSN_MAX_LEN];
+		size_t n = parse_hex(ht->hex, bytes);
+		u64 fmask = ht->flags_defined, mem_lo = pick_value(k), mem_hi = test_rand();
+		bool host_ok;
+		int rc;
+
+		if (emul_decode(bytes, n, L64, &in) != (int)n) {
+			printf("  %s: decode failed: %s\n", ht->hex, in.why);
+			bad++;
+			break;
+		}
+		hs.rax = pick_value((k * 7 + 3) % (ARRAY_SIZE(edge_values) + 40));
+		hs.rcx = k & 1 ? test_rand() : pick_value((k * 5 + 1) % (ARRAY_SIZE(edge_values) + 40));
+		hs.rdx = k & 2 ? test_rand() : (k & 4 ? ~0ull : 0);
+		hs.rbx = test_rand();
+		hs.rflags = 0x202 | (test_rand() & RFLAGS_ARITH);
+		/* CMPXCHG: make the comparison succeed half of the time. */
+		if (k & 8) {
+			hs.rax = mem_lo;
+			hs.rdx = mem_hi;
+		}
+		if (ht->special & T_BITREG) {
+			hs.rcx &= 8u * in.op_size - 1;
+			hs.rbx &= 8u * in.op_size - 1;
+		}
+		if (ht->special & T_SHXD) {
+			unsigned cnt = (unsigned)(in.has_imm ? in.imm : hs.rcx) &
+				       (in.op_size == 8 ? 0x3f : 0x1f);
+			if (in.op_size == 2 && cnt > 16)
+				continue;
+			if (cnt != 1)
+				fmask &= ~RFLAGS_OF;
+		}
+		memcpy(hmem, &mem_lo, 8);
+		memcpy(hmem + 8, &mem_hi, 8);
+		hs.mem = hmem;
+
+		setup_ctx(&c);
+		c.gprs[EMUL_REG_RAX] = hs.rax;
+		c.gprs[EMUL_REG_RCX] = hs.rcx;
+		c.gprs[EMUL_REG_RDX] = hs.rdx;
+		c.gprs[EMUL_REG_RBX] = hs.rbx;
+		c.gprs[EMUL_REG_RDI] = gla;
+		c.rflags = hs.rflags;
+		c.gpa = MMIO_BASE + 0x100;
+		mmio_put(MMIO_BASE + 0x100, mem_lo, 8);
+		mmio_put(MMIO_BASE + 0x108, mem_hi, 8);
+
+		host_ok = host_exec(code, bytes, n, &hs);
+		rc = emul_execute(&in, &c);
+		if (!host_ok) {
+			de++;
+			if (rc != EMUL_EXCEPTION || c.exc.vector != EMUL_EXC_DE)
+				goto fail;
+			if (c.gprs[EMUL_REG_RAX] != hs.rax || c.gprs[EMUL_REG_RDX] != hs.rdx)
+				goto fail;
+			runs++;
+			continue;
+		}
+		if (rc != (int)n)
+			goto fail;
+		if (c.gprs[EMUL_REG_RAX] != hs.rax || c.gprs[EMUL_REG_RCX] != hs.rcx ||
+		    c.gprs[EMUL_REG_RDX] != hs.rdx || c.gprs[EMUL_REG_RBX] != hs.rbx)
+			goto fail;
+		if (memcmp(&fake.mmio[0x100], hmem, 16))
+			goto fail;
+		if ((c.rflags & fmask) != (hs.rflags & fmask) ||
+		    (c.rflags & ~RFLAGS_ARITH) != (hs.rflags & ~RFLAGS_ARITH))
+			goto fail;
+		runs++;
+		continue;
+fail:
+		if (bad++ < 12)
+			printf("  %s k=%u: rc %d, rax %llx/%llx rcx %llx/%llx rdx %llx/%llx "
+			       "rbx %llx/%llx mem %llx/%llx flags %llx/%llx (emul/host)\n",
+			       ht->hex, k, rc, c.gprs[EMUL_REG_RAX], hs.rax, c.gprs[EMUL_REG_RCX],
+			       hs.rcx, c.gprs[EMUL_REG_RDX], hs.rdx, c.gprs[EMUL_REG_RBX], hs.rbx,
+			       mmio_get(MMIO_BASE + 0x100, 8), (u64)((u64 *)hmem)[0], c.rflags,
+			       hs.rflags);
+	}
+	munmap(code, 4096);
+	printf("  %ld executions agree with the host CPU (%ld of them #DE), %zu forms\n",
+	       runs, de, ARRAY_SIZE(host_templates));
+	CHECK_EQ(bad, 0);
+	CHECK(runs > 50000);
+	CHECK(de > 100);
+}
+
+/* ---- SSE and MMX moves ----------------------------------------------------- */
+
+static u8 fake_vregs[EMUL_VREG_MM0 + 8][16];
+static int vreg_calls;
+
+static int fake_vreg_read(void *opaque, u8 vreg, void *buf, u32 size)
+{
+	(void)opaque;
+	vreg_calls++;
+	if (vreg >= ARRAY_SIZE(fake_vregs) || size != (vreg >= EMUL_VREG_MM0 ? 8u : 16u))
+		return -EINVAL;
+	memcpy(buf, fake_vregs[vreg], size);
+	return 0;
+}
+
+static int fake_vreg_write(void *opaque, u8 vreg, void *buf, u32 size)
+{
+	(void)opaque;
+	vreg_calls++;
+	if (vreg >= ARRAY_SIZE(fake_vregs) || size != (vreg >= EMUL_VREG_MM0 ? 8u : 16u))
+		return -EINVAL;
+	memcpy(fake_vregs[vreg], buf, size);
+	return 0;
+}
+
+static void setup_vec(struct emul_ctx *c)
+{
+	setup(c);
+	c->vreg_read = fake_vreg_read;
+	c->vreg_write = fake_vreg_write;
+	memset(fake_vregs, 0xee, sizeof(fake_vregs));
+	vreg_calls = 0;
+	for (unsigned i = 0; i < 16; i++)
+		fake.mmio[0x200 + i] = (u8)(0x10 + i);
+}
+
+TEST(test_sse_moves)
+{
+	static const u8 pattern[16] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+					0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f };
+	struct emul_ctx c;
+	u8 zero8[8] = { 0 };
+
+	/* MOVDQU xmm9, [rax]: 16 bytes as two 8-byte MMIO reads. */
+	setup_vec(&c);
+	c.gprs[EMUL_REG_RAX] = 0x1003;		/* misaligned: fine for MOVDQU */
+	c.gpa = MMIO_BASE + 0x200;
+	CHECK_EQ(run(&c, L64, "f3 44 0f 6f 08"), 5);
+	CHECK(!memcmp(fake_vregs[9], pattern, 16));
+	CHECK_EQ(fake.mmio_reads, 2);
+	CHECK_EQ(fake.log_size[0], 8);
+	CHECK_EQ(fake.log_gpa[1], MMIO_BASE + 0x208);
+
+	/* MOVAPS/MOVDQA/MOVNTDQ misaligned: #GP(0), nothing accessed. */
+	CHECK_EQ(run(&c, L64, "0f 28 00"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK(c.exc.has_error_code);
+	CHECK_EQ(c.exc.error_code, 0);
+	CHECK_EQ(c.next_rip, c.rip);
+	CHECK_EQ(run(&c, L64, "66 0f 7f 00"), EMUL_EXCEPTION);
+	CHECK_EQ(run(&c, L64, "66 0f e7 00"), EMUL_EXCEPTION);
+	CHECK_EQ(fake.nlog, 2);
+
+	/* Aligned MOVAPS store of xmm9; MOVUPD load into xmm1. */
+	c.gprs[EMUL_REG_RAX] = 0x1000;
+	c.gpa = MMIO_BASE + 0x300;
+	CHECK_EQ(run(&c, L64, "44 0f 29 08"), 4);
+	CHECK(!memcmp(&fake.mmio[0x300], pattern, 16));
+	CHECK_EQ(run(&c, L64, "66 0f 10 08"), 4);
+	CHECK(!memcmp(fake_vregs[1], pattern, 16));
+
+	/* MOVD/MOVQ loads zero-extend into XMM and MM. */
+	c.gpa = MMIO_BASE + 0x200;
+	CHECK_EQ(run(&c, L64, "66 0f 6e 10"), 4);		/* movd xmm2, [rax] */
+	CHECK(!memcmp(fake_vregs[2], pattern, 4));
+	CHECK(!memcmp(fake_vregs[2] + 4, zero8, 8));
+	CHECK_EQ(fake.log_size[fake.nlog - 1], 4);
+	CHECK_EQ(run(&c, L64, "f3 0f 7e 18"), 4);		/* movq xmm3, [rax] */
+	CHECK(!memcmp(fake_vregs[3], pattern, 8));
+	CHECK(!memcmp(fake_vregs[3] + 8, zero8, 8));
+	CHECK_EQ(run(&c, L64, "0f 6e 20"), 3);			/* movd mm4, [rax] */
+	CHECK(!memcmp(fake_vregs[EMUL_VREG_MM0 + 4], pattern, 4));
+	CHECK(!memcmp(fake_vregs[EMUL_VREG_MM0 + 4] + 4, zero8, 4));
+	CHECK_EQ(run(&c, L64, "0f 6f 28"), 3);			/* movq mm5, [rax] */
+	CHECK(!memcmp(fake_vregs[EMUL_VREG_MM0 + 5], pattern, 8));
+
+	/* Stores: MOVQ [rax], xmm3 (66 0F D6) writes 8 bytes; MOVD 4;
+	 * MOVQ mm (0F 7F) 8; MOVNTQ 8. */
+	c.gpa = MMIO_BASE + 0x400;
+	CHECK_EQ(run(&c, L64, "66 0f d6 18"), 4);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x400, 8), 0x1716151413121110ull);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x408, 8), 0);
+	c.gpa = MMIO_BASE + 0x410;
+	CHECK_EQ(run(&c, L64, "66 0f 7e 18"), 4);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x410, 8), 0x13121110);
+	c.gpa = MMIO_BASE + 0x418;
+	CHECK_EQ(run(&c, L64, "0f e7 28"), 3);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x418, 8), 0x1716151413121110ull);
+	c.gpa = MMIO_BASE + 0x420;
+	CHECK_EQ(run(&c, L64, "48 0f 7e 20"), 4);		/* movq [rax], mm4 */
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x420, 8), 0x13121110);
+	CHECK_EQ(fake.bad, 0);
+
+	/* MOVSS/MOVSD loads clear the rest of the register; stores write
+	 * 4/8 bytes; MOVNTPS needs alignment. */
+	c.gpa = MMIO_BASE + 0x200;
+	CHECK_EQ(run(&c, L64, "f3 0f 10 38"), 4);		/* movss xmm7, [rax] */
+	CHECK(!memcmp(fake_vregs[7], pattern, 4));
+	CHECK(!memcmp(fake_vregs[7] + 4, zero8, 8));
+	CHECK_EQ(run(&c, L64, "f2 0f 10 30"), 4);		/* movsd xmm6, [rax] */
+	CHECK(!memcmp(fake_vregs[6], pattern, 8));
+	CHECK(!memcmp(fake_vregs[6] + 8, zero8, 8));
+	c.gpa = MMIO_BASE + 0x430;
+	mmio_put(MMIO_BASE + 0x430, ~0ull, 8);
+	CHECK_EQ(run(&c, L64, "f3 0f 11 38"), 4);		/* movss [rax], xmm7 */
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x430, 8), 0xffffffff13121110ull);
+	c.gprs[EMUL_REG_RAX] = 0x1008;
+	CHECK_EQ(run(&c, L64, "0f 2b 30"), EMUL_EXCEPTION);	/* movntps, misaligned */
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+
+	/* No vreg callbacks: -EOPNOTSUPP, nothing accessed. */
+	setup(&c);
+	CHECK_EQ(run(&c, L64, "f3 0f 6f 00"), -EOPNOTSUPP);
+	CHECK_STR(c.why, "no vreg write callback");
+	CHECK_EQ(fake.nlog, 0);
+}
+
+/* ---- CMPS and SCAS --------------------------------------------------------- */
+
+TEST(test_cmps_scas)
+{
+	struct emul_ctx c;
+
+	/* REPE CMPSB with both operands in MMIO: stops at the first
+	 * difference, after it. */
+	setup(&c);
+	memcpy(&fake.mmio[0x100], "abcdXf", 6);
+	memcpy(&fake.mmio[0x200], "abcdYf", 6);
+	c.gprs[EMUL_REG_RSI] = MMIO_BASE + 0x100;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE + 0x200;
+	c.gprs[EMUL_REG_RCX] = 6;
+	CHECK_EQ(run(&c, L64, "f3 a6"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RSI], MMIO_BASE + 0x105);
+	CHECK_EQ(c.gprs[EMUL_REG_RDI], MMIO_BASE + 0x205);
+	CHECK_EQ(c.rep_done, 5);
+	/* 'X' - 'Y': CF SF AF PF, not ZF. */
+	CHECK_EQ(c.rflags, 0x2 | RFLAGS_CF | RFLAGS_SF | RFLAGS_AF | RFLAGS_PF);
+	CHECK_EQ(fake.mmio_reads, 10);
+	CHECK_EQ(fake.mmio_writes, 0);
+
+	/* REPNE SCASW: finds the word, DF=1 counts down. */
+	setup(&c);
+	mmio_put(MMIO_BASE + 0x10, 0x1111222233334444ull, 8);
+	c.rflags |= RFLAGS_DF;
+	c.gprs[EMUL_REG_RAX] = 0x2222;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE + 0x16;
+	c.gprs[EMUL_REG_RCX] = 10;
+	c.gpa = MMIO_BASE + 0x16;
+	CHECK_EQ(run(&c, L64, "66 f2 af"), 3);
+	/* words 0x1111 at +0x16, 0x2222 at +0x14: two iterations */
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 8);
+	CHECK_EQ(c.gprs[EMUL_REG_RDI], MMIO_BASE + 0x12);
+	CHECK(c.rflags & RFLAGS_ZF);
+	CHECK_EQ(fake.nlog, 2);
+	CHECK_EQ(fake.log_gpa[0], MMIO_BASE + 0x16);
+	CHECK_EQ(fake.log_gpa[1], MMIO_BASE + 0x14);
+
+	/* REPE SCASD with the count running out: completes, ZF from the last
+	 * comparison. */
+	setup(&c);
+	mmio_put(MMIO_BASE, 0x0000000500000005ull, 8);
+	c.gprs[EMUL_REG_RAX] = 5;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE;
+	c.gprs[EMUL_REG_RCX] = 2;
+	CHECK_EQ(run(&c, L64, "f3 af"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 0);
+	CHECK(c.rflags & RFLAGS_ZF);
+
+	/* CMPSD without REP in 32-bit mode with DS/ES bases: one compare,
+	 * flags of [esi] - [edi]. */
+	setup(&c);
+	c.seg_base[EMUL_SEG_DS] = 0x100;
+	c.seg_base[EMUL_SEG_ES] = 0x200;
+	mmio_put(MMIO_BASE + 0x100, 7, 4);
+	mmio_put(MMIO_BASE + 0x200, 9, 4);
+	c.gprs[EMUL_REG_RSI] = MMIO_BASE;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE;
+	c.gprs[EMUL_REG_RCX] = 99;
+	CHECK_EQ(run(&c, P32, "a7"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 99);
+	CHECK_EQ(c.gprs[EMUL_REG_RSI], MMIO_BASE + 4);
+	CHECK(c.rflags & RFLAGS_CF);
+	CHECK(!(c.rflags & RFLAGS_ZF));
+
+	/* CMPS needs translation. */
+	setup(&c);
+	c.translate = NULL;
+	CHECK_EQ(run(&c, L64, "a6"), -EOPNOTSUPP);
+	CHECK_STR(c.why, "cmps needs translate and is_mmio");
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* ---- the stack in MMIO ------------------------------------------------------ */
+
+TEST(test_stack_mmio)
+{
+	struct emul_ctx c;
+	const u64 top = MMIO_BASE + 0x1000;
+
+	setup(&c);
+	c.rip = 0x401000;
+	c.gprs[EMUL_REG_RSP] = top;
+	c.gprs[EMUL_REG_RBX] = 0x1122334455667788ull;
+	CHECK_EQ(run(&c, L64, "53"), 1);			/* push rbx */
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 8);
+	CHECK_EQ(mmio_get(top - 8, 8), 0x1122334455667788ull);
+	CHECK_EQ(run(&c, L64, "6a f0"), 2);			/* push -16 */
+	CHECK_EQ(mmio_get(top - 16, 8), 0xfffffffffffffff0ull);
+	CHECK_EQ(run(&c, L64, "66 68 34 12"), 4);		/* push word 0x1234 */
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 18);
+	CHECK_EQ(mmio_get(top - 18, 2), 0x1234);
+	CHECK_EQ(run(&c, L64, "66 41 58"), 3);			/* pop r8w */
+	CHECK_EQ(c.gprs[EMUL_REG_R8], 0x1234);
+	CHECK_EQ(run(&c, L64, "5c"), 1);			/* pop rsp: the value wins */
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0xfffffffffffffff0ull);
+
+	/* CALL rel32 and RET imm16 through an MMIO stack. */
+	c.gprs[EMUL_REG_RSP] = top;
+	CHECK_EQ(run(&c, L64, "e8 fb 0f 00 00"), 5);
+	CHECK_EQ(c.next_rip, 0x401000 + 5 + 0xffb);
+	CHECK_EQ(mmio_get(top - 8, 8), 0x401005);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 8);
+	CHECK_EQ(run(&c, L64, "c2 10 00"), 3);
+	CHECK_EQ(c.next_rip, 0x401005);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top + 0x10);
+
+	/* CALL [rax] with the target in MMIO and the stack in RAM; JMP [rax]. */
+	setup(&c);
+	c.rip = 0x401000;
+	mmio_put(MMIO_BASE + 0x40, 0x402000, 8);
+	c.gprs[EMUL_REG_RAX] = MMIO_BASE + 0x40;
+	c.gprs[EMUL_REG_RSP] = RAM_BASE + 0x100;
+	CHECK_EQ(run(&c, L64, "ff 10"), 2);
+	CHECK_EQ(c.next_rip, 0x402000);
+	CHECK_EQ(ram_get(RAM_BASE + 0xf8, 8), 0x401002);
+	c.gpa = MMIO_BASE + 0x40;
+	CHECK_EQ(run(&c, L64, "ff 20"), 2);
+	CHECK_EQ(c.next_rip, 0x402000);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], RAM_BASE + 0xf8);
+	/* A non-canonical target: #GP(0) at the JMP, RIP unchanged. */
+	mmio_put(MMIO_BASE + 0x40, 0x0000800000000000ull, 8);
+	CHECK_EQ(run(&c, L64, "ff 20"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.next_rip, 0x401000);
+	c.la57 = true;				/* 5-level paging: canonical */
+	CHECK_EQ(run(&c, L64, "ff 20"), 2);
+	CHECK_EQ(c.next_rip, 0x0000800000000000ull);
+	c.la57 = false;
+	/* 16-bit operand size truncates the target (32-bit mode). */
+	mmio_put(MMIO_BASE + 0x40, 0x12345678, 8);
+	CHECK_EQ(run(&c, P32, "66 ff 20"), 3);
+	CHECK_EQ(c.next_rip, 0x5678);
+
+	/* ENTER 0x20, 0 and LEAVE with the stack in MMIO. */
+	setup(&c);
+	c.gprs[EMUL_REG_RSP] = top;
+	c.gprs[EMUL_REG_RBP] = 0xabcdef;
+	CHECK_EQ(run(&c, L64, "c8 20 00 00"), 4);
+	CHECK_EQ(mmio_get(top - 8, 8), 0xabcdef);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], top - 8);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 8 - 0x20);
+	CHECK_EQ(run(&c, L64, "c9"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], 0xabcdef);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top);
+
+	/* ENTER with nesting level 3 (32-bit, 32-bit stack): pushes EBP,
+	 * two enclosing frame pointers from [ebp-4], [ebp-8], then the new
+	 * frame pointer. */
+	setup(&c);
+	c.ss_big = true;
+	c.gprs[EMUL_REG_RSP] = MMIO_BASE + 0x800;
+	c.gprs[EMUL_REG_RBP] = MMIO_BASE + 0x900;
+	mmio_put(MMIO_BASE + 0x8fc, 0xaaaa, 4);
+	mmio_put(MMIO_BASE + 0x8f8, 0xbbbb, 4);
+	CHECK_EQ(run(&c, P32, "c8 08 00 03"), 4);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7fc, 4), MMIO_BASE + 0x900);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7f8, 4), 0xaaaa);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7f4, 4), 0xbbbb);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x7f0, 4), MMIO_BASE + 0x7fc);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], MMIO_BASE + 0x7fc);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], MMIO_BASE + 0x7f0 - 8);
+
+	/* 32-bit mode: CALL rel16 (66) truncates the target to IP and pushes
+	 * 2 bytes; RET pops 4; LEAVE with a 16-bit stack moves SP only. */
+	setup(&c);
+	c.rip = 0x12345;
+	c.ss_big = true;
+	c.gprs[EMUL_REG_RSP] = MMIO_BASE + 0x100;
+	CHECK_EQ(run(&c, P32, "66 e8 00 f0"), 4);
+	CHECK_EQ(c.next_rip, (0x12345 + 4 - 0x1000) & 0xffff);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0xfe, 2), 0x2349);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], MMIO_BASE + 0xfe);
+	mmio_put(MMIO_BASE + 0xfe, 0x00401000, 4);
+	CHECK_EQ(run(&c, P32, "c3"), 1);
+	CHECK_EQ(c.next_rip, 0x401000);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], MMIO_BASE + 0x102);
+	setup(&c);
+	c.seg_base[EMUL_SEG_SS] = MMIO_BASE;
+	c.gprs[EMUL_REG_RSP] = 0xaaaa0000;
+	c.gprs[EMUL_REG_RBP] = 0xbbbb0040;
+	mmio_put(MMIO_BASE + 0x40, 0x1234, 2);
+	CHECK_EQ(run(&c, REAL, "c9"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0xaaaa0042);
+	CHECK_EQ(c.gprs[EMUL_REG_RBP], 0xbbbb1234);
+
+	/* A 16-bit stack wraps within SS. */
+	setup(&c);
+	c.seg_base[EMUL_SEG_SS] = MMIO_BASE;
+	c.gprs[EMUL_REG_RSP] = 0x12340000;
+	c.gprs[EMUL_REG_RAX] = 0x5555;
+	CHECK_EQ(run(&c, REAL, "50"), 1);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0x1234fffe);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0xfffe, 2), 0x5555);
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* ---- exceptions --------------------------------------------------------------- */
+
+static int fault_translate(void *opaque, u64 gla, bool write, u64 *gpa)
+{
+	(void)opaque;
+	(void)gpa;
+	return EMUL_FAULT(EMUL_EXC_PF, write ? 0x7 : 0x5) + (int)(gla & 0);
+}
+
+TEST(test_exceptions)
+{
+	struct emul_ctx c;
+
+	/* A #PF from the walk, with CR2 and the error code; nothing changes. */
+	setup(&c);
+	c.translate = fault_translate;
+	c.gprs[EMUL_REG_RSP] = 0x9000;
+	c.gprs[EMUL_REG_RAX] = 77;
+	CHECK_EQ(run(&c, L64, "50"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_PF);
+	CHECK_EQ(c.exc.error_code, 0x7);
+	CHECK_EQ(c.exc.cr2, 0x8ff8);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0x9000);
+	CHECK_EQ(fake.nlog, 0);
+
+	/* A non-canonical stack: #SS(0); a non-canonical operand: #GP(0). */
+	setup(&c);
+	c.gprs[EMUL_REG_RSP] = 0x0000800000000008ull;
+	CHECK_EQ(run(&c, L64, "50"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_SS);
+	CHECK(c.exc.has_error_code);
+	c.gprs[EMUL_REG_RSP] = RAM_BASE + 0x100;
+	c.gprs[EMUL_REG_RAX] = 0x0000800000000000ull;
+	CHECK_EQ(run(&c, L64, "ff 30"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], RAM_BASE + 0x100);
+
+	/* DIV by zero: #DE without an error code, registers kept. */
+	setup(&c);
+	c.gprs[EMUL_REG_RAX] = 10;
+	CHECK_EQ(run(&c, L64, "f7 30"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_DE);
+	CHECK(!c.exc.has_error_code);
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 10);
+
+	/* CMPXCHG16B misaligned: #GP(0). */
+	setup(&c);
+	c.gprs[EMUL_REG_RAX] = 8;
+	CHECK_EQ(run(&c, L64, "48 0f c7 08"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(fake.nlog, 0);
+
+	/* The second page of a crossing write faults: the first is not
+	 * written either. */
+	setup(&c);
+	fake_map(&fake, 0x3000, 0, false);
+	c.translate = fake_translate;
+	c.gprs[EMUL_REG_RAX] = 0x2ffe;
+	c.gpa = MMIO_BASE + 0xffe;
+	CHECK_EQ(run(&c, L64, "c7 00 44 33 22 11"), -EFAULT);
+	CHECK_EQ(fake.nlog, 0);
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* ---- page crossing, LOCK, segment and system registers ----------------------- */
+
+static int lock_depth, lock_calls, lock_bad;
+
+static void fake_bus_lock(void *opaque, bool lock)
+{
+	struct fake *f = opaque;
+
+	lock_calls++;
+	if (lock != (lock_depth == 0))
+		lock_bad++;
+	lock_depth += lock ? 1 : -1;
+	(void)f;
+}
+
+static int fake_mmio_read_locked(void *opaque, u64 gpa, void *buf, u32 size)
+{
+	if (!lock_depth)
+		lock_bad++;
+	return fake_mmio_read(opaque, gpa, buf, size);
+}
+
+static u16 loaded_sel;
+static u8 loaded_seg;
+
+static int fake_load_seg(void *opaque, u8 seg, u16 sel)
+{
+	(void)opaque;
+	if (sel == 0x13)
+		return EMUL_FAULT(EMUL_EXC_GP, sel & 0xfffc);
+	loaded_seg = seg;
+	loaded_sel = sel;
+	return 0;
+}
+
+TEST(test_cross_lock_sreg)
+{
+	struct emul_ctx c;
+
+	/* A dword across an MMIO page and a RAM page: two pieces, each page
+	 * translated on its own. */
+	setup(&c);
+	fake_map(&fake, 0x4000, MMIO_BASE, true);
+	fake_map(&fake, 0x5000, RAM_BASE, true);
+	c.gprs[EMUL_REG_RAX] = 0x4ffd;
+	c.gprs[EMUL_REG_RCX] = 0xa1b2c3d4;
+	c.gpa = MMIO_BASE + 0xffd;
+	CHECK_EQ(run(&c, L64, "89 08"), 2);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0xffd, 2), 0xc3d4);
+	CHECK_EQ(fake.mmio[0xfff], 0xb2);
+	CHECK_EQ(ram_get(RAM_BASE, 1), 0xa1);
+	CHECK_EQ(fake.mmio_writes, 2);
+	CHECK_EQ(fake.mem_writes, 1);
+	CHECK_EQ(run(&c, L64, "8b 10"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0xa1b2c3d4);
+
+	/* RAM then MMIO: the exit reports the second page; both pages are
+	 * translated (kvm-unit-tests' "cross-page mmio"). */
+	setup(&c);
+	fake_map(&fake, 0x8000, RAM_BASE + PAGE_SIZE, true);
+	fake_map(&fake, 0x9000, MMIO_BASE + PAGE_SIZE, true);
+	ram_put(RAM_BASE + 2 * PAGE_SIZE - 4, 0x44332211, 4);
+	mmio_put(MMIO_BASE + PAGE_SIZE, 0x88776655, 4);
+	c.gprs[EMUL_REG_RSI] = 0x8ffc;
+	c.gpa = MMIO_BASE + PAGE_SIZE;
+	CHECK_EQ(run(&c, L64, "48 8b 06"), 3);
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0x8877665544332211ull);
+	CHECK_EQ(fake.mem_reads, 1);
+	CHECK_EQ(fake.mmio_reads, 1);
+	/* Without translation the old rule holds: the operand at ctx->gpa. */
+	c.translate = NULL;
+	c.gpa = MMIO_BASE + PAGE_SIZE;
+	c.gprs[EMUL_REG_RSI] = 0x9000;
+	CHECK_EQ(run(&c, L64, "8b 06"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0x88776655);
+
+	/* LOCK and XCHG: the read and the write inside bus_lock. */
+	setup(&c);
+	c.bus_lock = fake_bus_lock;
+	c.mmio_read = fake_mmio_read_locked;
+	lock_depth = lock_calls = lock_bad = 0;
+	mmio_put(MMIO_BASE, 5, 4);
+	CHECK_EQ(run(&c, L64, "f0 ff 00"), 3);
+	CHECK_EQ(mmio_get(MMIO_BASE, 4), 6);
+	c.gprs[EMUL_REG_RCX] = 9;
+	CHECK_EQ(run(&c, L64, "87 08"), 2);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 6);
+	CHECK_EQ(run(&c, L64, "f0 0f b1 08"), 4);		/* cmpxchg, fails */
+	CHECK_EQ(lock_calls, 6);
+	CHECK_EQ(lock_bad, 0);
+	CHECK_EQ(lock_depth, 0);
+	c.mmio_read = fake_mmio_read;
+	CHECK_EQ(run(&c, L64, "ff 00"), 2);			/* no LOCK: no lock */
+	CHECK_EQ(lock_calls, 6);
+
+	/* MOV Sreg both ways, LTR, SMSW. */
+	setup(&c);
+	c.load_seg = fake_load_seg;
+	c.seg_sel[EMUL_SEG_FS] = 0x2b;
+	c.cr0 = 0x80050033;
+	CHECK_EQ(run(&c, L64, "48 8c 20"), 3);			/* mov [rax], fs */
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0x2b);
+	CHECK_EQ(fake.log_size[0], 2);
+	mmio_put(MMIO_BASE, 0x18, 2);
+	CHECK_EQ(run(&c, L64, "8e 10"), 2);			/* mov ss, [rax] */
+	CHECK_EQ(loaded_seg, EMUL_SEG_SS);
+	CHECK_EQ(loaded_sel, 0x18);
+	CHECK_EQ(c.seg_sel[EMUL_SEG_SS], 0x18);
+	mmio_put(MMIO_BASE, 0x40, 2);
+	CHECK_EQ(run(&c, L64, "0f 00 18"), 3);			/* ltr [rax] */
+	CHECK_EQ(loaded_seg, EMUL_NR_SEGS);
+	CHECK_EQ(loaded_sel, 0x40);
+	mmio_put(MMIO_BASE, 0x13, 2);
+	CHECK_EQ(run(&c, L64, "8e 18"), EMUL_EXCEPTION);	/* #GP(selector) */
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.exc.error_code, 0x10);
+	CHECK_EQ(c.seg_sel[EMUL_SEG_DS], 0);
+	mmio_put(MMIO_BASE, ~0ull, 8);
+	CHECK_EQ(run(&c, L64, "48 0f 01 20"), 4);		/* smsw [rax]: 16 bits */
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0xffffffffffff0033ull);
+	c.load_seg = NULL;
+	CHECK_EQ(run(&c, L64, "8e 18"), -EOPNOTSUPP);
+	CHECK_EQ(fake.bad, 0);
+}
+
+/* A 16-byte SSE store across an MMIO page and a RAM page; REP CMPS in
+ * batches; CMPXCHG8B in 32-bit mode. */
+TEST(test_more_edges)
+{
+	static const u8 pattern[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	struct emul_ctx c;
+
+	setup_vec(&c);
+	memcpy(fake_vregs[5], pattern, 16);
+	fake_map(&fake, 0x5000, MMIO_BASE, true);
+	fake_map(&fake, 0x6000, RAM_BASE, true);
+	c.gprs[EMUL_REG_RAX] = 0x5ffa;
+	c.gpa = MMIO_BASE + 0xffa;
+	CHECK_EQ(run(&c, L64, "f3 0f 7f 28"), 4);		/* movdqu [rax], xmm5 */
+	CHECK(!memcmp(&fake.mmio[0xffa], pattern, 6));
+	CHECK(!memcmp(&fake.ram[0], pattern + 6, 10));
+	CHECK_EQ(fake.mmio_writes, 2);				/* 4 + 2 bytes */
+	CHECK_EQ(fake.mem_writes, 2);				/* 8 + 2 bytes */
+	memset(fake_vregs[6], 0, 16);
+	CHECK_EQ(run(&c, L64, "0f 10 30"), 3);			/* movups xmm6, [rax] */
+	CHECK(!memcmp(fake_vregs[6], pattern, 16));
+	CHECK_EQ(fake.bad, 0);
+
+	/* REPE CMPSD over 6 equal dwords in batches of 4: stops after 4
+	 * with RIP unchanged, then completes. */
+	setup(&c);
+	for (unsigned i = 0; i < 6; i++) {
+		mmio_put(MMIO_BASE + 0x100 + 4 * i, 0x1000 + i, 4);
+		mmio_put(MMIO_BASE + 0x200 + 4 * i, 0x1000 + i, 4);
+	}
+	c.rip = 0x1000;
+	c.rep_limit = 4;
+	c.gprs[EMUL_REG_RSI] = MMIO_BASE + 0x100;
+	c.gprs[EMUL_REG_RDI] = MMIO_BASE + 0x200;
+	c.gprs[EMUL_REG_RCX] = 6;
+	CHECK_EQ(run(&c, L64, "f3 a7"), 0);
+	CHECK_EQ(c.next_rip, 0x1000);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 2);
+	CHECK_EQ(run(&c, L64, "f3 a7"), 2);
+	CHECK_EQ(c.next_rip, 0x1002);
+	CHECK_EQ(c.gprs[EMUL_REG_RCX], 0);
+	CHECK(c.rflags & RFLAGS_ZF);
+
+	/* CMPXCHG8B in 32-bit mode, equal then not: EDX:EAX vs the qword. */
+	setup(&c);
+	mmio_put(MMIO_BASE, 0x1111111122222222ull, 8);
+	c.gprs[EMUL_REG_RAX] = 0x22222222;
+	c.gprs[EMUL_REG_RDX] = 0x11111111;
+	c.gprs[EMUL_REG_RBX] = 0x44444444;
+	c.gprs[EMUL_REG_RCX] = 0x33333333;
+	CHECK_EQ(run(&c, P32, "0f c7 0d 00 00 00 ff"), 7);
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0x3333333344444444ull);
+	CHECK(c.rflags & RFLAGS_ZF);
+	CHECK_EQ(run(&c, P32, "f0 0f c7 0d 00 00 00 ff"), 8);
+	CHECK(!(c.rflags & RFLAGS_ZF));
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0x44444444);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0x33333333);
+	CHECK_EQ(mmio_get(MMIO_BASE, 8), 0x3333333344444444ull);
+	CHECK_EQ(fake.mmio_writes, 2);		/* the failed compare writes back */
+
+	/* 16-bit MUL and DIV in real mode. */
+	setup(&c);
+	mmio_put(MMIO_BASE, 0x100, 2);
+	c.gprs[EMUL_REG_RAX] = 0xabcd0300;
+	c.gprs[EMUL_REG_RDX] = 0xffff1234;
+	CHECK_EQ(run(&c, REAL, "f7 27"), 2);			/* mul word [bx] */
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0xabcd0000);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0xffff0003);
+	CHECK_EQ(c.rflags & (RFLAGS_CF | RFLAGS_OF), RFLAGS_CF | RFLAGS_OF);
+	CHECK_EQ(run(&c, REAL, "f7 37"), 2);			/* div word [bx] */
+	CHECK_EQ(c.gprs[EMUL_REG_RAX], 0xabcd0300);
+	CHECK_EQ(c.gprs[EMUL_REG_RDX], 0xffff0000);
 	CHECK_EQ(fake.bad, 0);
 }
 
@@ -1153,5 +2040,12 @@ int main(void)
 	RUN(test_push_pop);
 	RUN(test_mem_gla);
 	RUN(test_failures);
+	RUN(test_new_ops_vs_host);
+	RUN(test_sse_moves);
+	RUN(test_cmps_scas);
+	RUN(test_stack_mmio);
+	RUN(test_exceptions);
+	RUN(test_cross_lock_sreg);
+	RUN(test_more_edges);
 	return TEST_SUMMARY();
 }
