@@ -273,12 +273,28 @@ if [ "${HOST_ONLY:-0}" != 1 ]; then
 		echo "FAIL iso-make-iso-boots: exit $rc:"; printf '%s\n' "$got" | tail -n 8 | sed 's/^/    | /'
 		failed=$((failed + 1))
 	fi
-	# The plain `make` ISO boots the benchmark guest, which reports the
-	# platform "hardware" (no tools/run added platform=).
-	got=$("$top/tools/run" --iso "$top/build/doorbell.iso" --platform bochs --timeout 300 2>&1); rc=$?
-	if [ $rc = 0 ] && grep -q '^BENCH {"path":"null-cpuid","platform":"hardware","ops":10000,' <<<"$got" &&
+	# `make iso` with the benchmark guest (the default) and a short run's
+	# arguments: every path measured and the status 0.
+	mk iso ISO="$scratch/bench.iso" GUEST_ARGS='ops=2000 scale=1000' >/dev/null
+	got=$("$top/tools/run" --iso "$scratch/bench.iso" --platform bochs --timeout 400 2>&1); rc=$?
+	if [ $rc = 0 ] && grep -q '^BENCH {"path":"null-cpuid","platform":"hardware",.*"ops":2000,' <<<"$got" &&
+	   grep -q '^BENCH {"path":"pio","platform":"hardware",.*"sent":2000,"handled":2000,"registrations":1,' <<<"$got" &&
+	   grep -q '^BENCH {"path":"fast-mmio",.*"registrations":1000,' <<<"$got" &&
 	   grep -qx 'vm 0: guest exited with status 0' <<<"$got"; then
-		echo "ok   iso-plain-boots-bench"; passed=$((passed + 1))
+		echo "ok   iso-bench-boots"; passed=$((passed + 1))
+	else
+		echo "FAIL iso-bench-boots: exit $rc:"; printf '%s\n' "$got" | tail -n 8 | sed 's/^/    | /'
+		failed=$((failed + 1))
+	fi
+	# The plain `make` ISO boots the benchmark guest with its defaults, which
+	# for hardware include scaling to 65,536 doorbells: more than Bochs does
+	# in a test's time. Its first paths, and the platform "hardware" (no
+	# tools/run added platform=), are enough to show it boots that guest.
+	got=$("$top/tools/run" --iso "$top/build/doorbell.iso" --platform bochs --timeout 90 2>&1); rc=$?
+	if grep -q '^bench: 10000 ops per path, 32-bit guest, platform hardware$' <<<"$got" &&
+	   grep -q '^BENCH {"path":"null-cpuid","platform":"hardware",.*"ops":10000,' <<<"$got" &&
+	   { [ $rc = 0 ] || [ $rc = 124 ]; }; then
+		echo "ok   iso-plain-boots-bench (exit $rc)"; passed=$((passed + 1))
 	else
 		echo "FAIL iso-plain-boots-bench: exit $rc:"; printf '%s\n' "$got" | tail -n 8 | sed 's/^/    | /'
 		failed=$((failed + 1))
