@@ -34,6 +34,7 @@ HOSTCFLAGS := -std=gnu11 -O1 -g -DHOST_TEST -I. -fsanitize=address,undefined \
 # Every C and assembly file in the kernel's module folders is part of the
 # kernel; a module adds files without touching this Makefile.
 KDIRS    := boot drivers lib vmx ept iobus emul
+KDIRS    += service
 KSRCS_C  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRCS_S  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS_C)) \

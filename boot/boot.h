@@ -1,7 +1,7 @@
 /*
  * boot/boot.h - the kernel proper below the VMX layer: entry, per-CPU state,
- * interrupts, multiboot2 parsing, the command line, physical memory, SMP
- * bring-up and the service core.
+ * interrupts, multiboot2 parsing, the command line, physical memory and SMP
+ * bring-up. Events and the service core are service/'s (service/service.h).
  *
  * The parsers and the page-range allocator are pure (no hardware access): they
  * compile for the host and are unit-tested there (tests/host/test_mb2.c,
@@ -75,6 +75,7 @@ struct boot_config {
 	u32 vcpus;			/* vcpus=N: guest cores (default 1) */
 	enum notify_mode notify;	/* notify=ipi|poll (default ipi) */
 	bool trace;			/* trace=0|1: print every VM exit */
+	bool latency;			/* latency=0|1: sample signal -> handling */
 	u64 guest_mem_mib;		/* guest_mem=MiB (default 64) */
 	u64 doorbell_window_base;	/* doorbell_window=BASE:SIZE */
 	u64 doorbell_window_size;	/*   (default 0xd0000000:256 MiB) */
@@ -152,52 +153,5 @@ void page_free(void *p, u64 npages);
  * size back. NULL when memory is exhausted. Safe on any CPU. */
 void *kmalloc(size_t size);
 void kfree(void *p, size_t size);
-
-/* ---- events and the service core (boot/service.c) ----------------------- */
-#define EVENTS_PER_VM      1024
-#define EVENT_WORDS        (EVENTS_PER_VM / 64)
-#define LATENCY_SAMPLES    4096
-
-/*
- * One VM's events, with eventfd semantics: a signal adds 1 to the event's
- * counter and is never lost; the service core "handles" an event by catching
- * up with every signal raised so far; EVENT_READ returns what was handled
- * since the last read.
- *
- * Who writes what: sent[] and pending[] are written by signalling CPUs
- * (atomically); handled[] and the latency fields only by the service core;
- * read_mark[] only by the VM's own vCPU.
- */
-struct event_set {
-	u64 sent[EVENTS_PER_VM];
-	u64 handled[EVENTS_PER_VM];
-	u64 read_mark[EVENTS_PER_VM];
-	u64 signal_tsc[EVENTS_PER_VM];	/* TSC of the latest signal */
-	u64 pending[EVENT_WORDS];	/* events with unhandled signals */
-	u32 service_cpu;		/* index of the CPU that serves it */
-	bool inline_service;		/* single CPU: handled at signal time */
-	struct event_set *next;		/* the service core's list */
-	/* Signal -> handling latency samples, in TSC cycles (a ring). */
-	u64 latency[LATENCY_SAMPLES];
-	u64 latency_count;
-};
-
-/* Attaches es to a service core (or to inline service when there is none).
- * Must run before the first event_signal on es. */
-void event_set_init(struct event_set *es);
-/* Signals event id once (id < EVENTS_PER_VM, checked by the caller). Wakes
- * the service core by IPI unless a wake-up is already pending. Any CPU. */
-void event_signal(struct event_set *es, u32 id);
-/* Waits, at most timeout_us, until the service core has handled every signal
- * of id raised so far, then returns in *count the signals handled since the
- * last read and consumes them. -ETIMEDOUT (consuming nothing) if it did not
- * catch up in time. */
-int event_read(struct event_set *es, u32 id, u64 timeout_us, u64 *count);
-
-/* The service core's loop (never returns). */
-__noreturn void service_main(void);
-/* Boot self-check run on CPU 0: IPIs and event signals to each service core,
- * all counted there. Returns 0 when nothing was lost. */
-int service_selftest(void);
 
 #endif /* BOOT_BOOT_H */

@@ -48,6 +48,7 @@ void cmdline_defaults(struct boot_config *cfg)
 	cfg->vcpus = CMDLINE_DEFAULT_VCPUS;
 	cfg->notify = NOTIFY_IPI;
 	cfg->trace = false;
+	cfg->latency = false;
 	cfg->guest_mem_mib = CMDLINE_DEFAULT_GUEST_MEM;
 	cfg->doorbell_window_base = CMDLINE_DEFAULT_WIN_BASE;
 	cfg->doorbell_window_size = CMDLINE_DEFAULT_WIN_SIZE;
@@ -270,6 +271,18 @@ static bool cmdline_apply(const struct cmdline_word *w, struct boot_config *cfg,
 			fmt_snprintf(msg, msg_size,
 				     "cmdline: %s is not 0 or 1, keeping %d",
 				     w->quoted, cfg->trace ? 1 : 0);
+			return false;
+		}
+	} else if (cmdline_key_is(w, "latency")) {
+		/* Service-core latency sampling (service/): RDTSC per signal. */
+		if (cmdline_val_is(w, "0")) {
+			cfg->latency = false;
+		} else if (cmdline_val_is(w, "1")) {
+			cfg->latency = true;
+		} else {
+			fmt_snprintf(msg, msg_size,
+				     "cmdline: %s is not 0 or 1, keeping %d",
+				     w->quoted, cfg->latency ? 1 : 0);
 			return false;
 		}
 	} else if (cmdline_key_is(w, "guest_mem")) {

@@ -135,6 +135,15 @@ void trap_register(u8 vector, trap_handler_fn fn)
 	trap_handlers[vector] = fn;
 }
 
+void trap_set_entry(u8 vector, void (*entry)(void))
+{
+	u64 addr = (u64)(uintptr_t)entry;
+
+	idt[vector].offset_lo = (u16)addr;
+	idt[vector].offset_mid = (u16)(addr >> 16);
+	idt[vector].offset_hi = (u32)(addr >> 32);
+}
+
 static void trap_print_exception(const struct trap_frame *tf)
 {
 	printk("\nEXCEPTION on cpu %u: vector %llu (%s), error code 0x%llx\n",

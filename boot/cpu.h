@@ -98,6 +98,9 @@ typedef void (*trap_handler_fn)(struct trap_frame *tf);
 void cpu_init(u32 index, u8 *stack_top);
 /* Installs the handler for an interrupt vector (32..255). */
 void trap_register(u8 vector, trap_handler_fn fn);
+/* Points the vector's interrupt gate at an assembly entry of its own (with
+ * its own register contract), bypassing trap_dispatch. All CPUs. */
+void trap_set_entry(u8 vector, void (*entry)(void));
 /* Stops every other CPU (best effort) and powers off with status. */
 __noreturn void cpu_stop_all_and_power_off(int status);
 /* Stops this CPU for good: interrupts off, halt forever. */

@@ -10,6 +10,7 @@
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
 #include "vmx/vmx.h"
+#include "service/service.h"
 
 extern u8 boot_stack_top[];
 

@@ -19,6 +19,7 @@
 #define APIC_ICR_LOW    0x300
 #define APIC_ICR_HIGH   0x310
 #define X2APIC_MSR_BASE 0x800
+_Static_assert(X2APIC_MSR_ICR == X2APIC_MSR_BASE + APIC_ICR_LOW / 16, "x2APIC ICR MSR");
 
 #define SPIV_APIC_ENABLE     BIT(8)
 #define ICR_DELIVERY_FIXED   (0u << 8)
@@ -53,7 +54,11 @@ static void apic_write(u32 reg, u32 v)
 static void apic_write_icr(u32 dest, u32 low)
 {
 	if (x2apic) {
-		wrmsr(X2APIC_MSR_BASE + APIC_ICR_LOW / 16, ((u64)dest << 32) | low);
+		/* A WRMSR to an x2APIC register is not serializing: fence so the
+		 * stores before the IPI are visible when it lands (SDM Vol. 3A,
+		 * "x2APIC Register Address Space"). */
+		__asm__ volatile("mfence; lfence" ::: "memory");
+		wrmsr(X2APIC_MSR_ICR, ((u64)dest << 32) | low);
 		return;
 	}
 	u64 flags = irq_save();
@@ -102,6 +107,12 @@ void apic_eoi(void)
 void apic_send_ipi(u32 dest_apic_id, u8 vector)
 {
 	apic_write_icr(dest_apic_id, ICR_DELIVERY_FIXED | ICR_LEVEL_ASSERT | vector);
+}
+
+bool apic_ipi_icr(u32 dest_apic_id, u8 vector, u64 *icr)
+{
+	*icr = ((u64)dest_apic_id << 32) | ICR_DELIVERY_FIXED | ICR_LEVEL_ASSERT | vector;
+	return x2apic;
 }
 
 void apic_send_init(u32 dest_apic_id)

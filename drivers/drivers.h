@@ -40,7 +40,6 @@ typedef const void *(*acpi_map_fn)(void *ctx, u64 phys, u64 len);
 int acpi_parse_madt(const void *rsdp, u32 rsdp_len, acpi_map_fn map,
 		    void *ctx, struct acpi_madt_info *info);
 
-#endif /* DRIVERS_DRIVERS_H */
 
 /* ---- port I/O and MSRs ---------------------------------------------------- */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
@@ -104,6 +103,11 @@ bool apic_is_x2apic(void);
 void apic_eoi(void);
 /* Sends a fixed-vector IPI to the CPU with this APIC ID. */
 void apic_send_ipi(u32 dest_apic_id, u8 vector);
+/* The x2APIC ICR (MSR X2APIC_MSR_ICR) value of that IPI, for senders that
+ * keep it and send with one WRMSR; returns false in xAPIC mode, where the
+ * IPI takes apic_send_ipi. */
+#define X2APIC_MSR_ICR           0x830
+bool apic_ipi_icr(u32 dest_apic_id, u8 vector, u64 *icr);
 /* INIT-SIPI-SIPI (SDM Vol. 3A, "MP Initialization Example"). */
 void apic_send_init(u32 dest_apic_id);
 void apic_send_sipi(u32 dest_apic_id, u8 start_page);
@@ -129,3 +133,5 @@ __noreturn void power_off(int status);
 void pic_disable(void);
 /* Waits until the UART has sent every byte it holds (before powering off). */
 void serial_flush(void);
+
+#endif /* DRIVERS_DRIVERS_H */

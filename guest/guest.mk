@@ -24,10 +24,16 @@ GUESTS32       := bench:bench hello:hello doorbell:doorbell platform32:platform 
                   bad/triple:bad/triple bad/spin:bad/spin bad/wild:bad/wild \
                   bad/initall:bad/initall bad/apictoggle:bad/apictoggle
 GUESTS64       := platform64:platform hypercall64:hypercall doorbell64:doorbell
+# One line per addition, so that parallel work does not collide.
 GUESTS64       += bench64:bench
+GUESTS32       += syncdev:syncdev
+GUESTS32       += notify:notify
+GUESTS64       += syncdev64:syncdev
+GUESTS32       += fastmmio:fastmmio
+GUESTS64       += fastmmio64:fastmmio
 # CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
-GUESTS32 += cpustate:cpustate
-GUESTS64 += cpustate64:cpustate
+GUESTS32       += cpustate:cpustate
+GUESTS64       += cpustate64:cpustate
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
@@ -39,6 +45,7 @@ GUEST_CFLAGS32 := -m32 $(GUEST_CFLAGS)
 GUEST_CFLAGS64 := -m64 -mcmodel=small -mno-red-zone $(GUEST_CFLAGS)
 GUEST_LDFLAGS  := -nostdlib -static -no-pie -Wl,--build-id=none \
                   -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack
+
 
 GUEST_LIB_C    := $(patsubst guest/lib/%.c,%.o,$(wildcard guest/lib/*.c))
 GUEST_LIB32    := $(addprefix $(GUEST_B)/lib32/,$(GUEST_LIB_C) \

@@ -245,6 +245,8 @@ int vm_devices_register(struct vm *vm)
 		r = iobus_register(mmio, XAPIC_PAGE_GPA, PAGE_SIZE, &vm->dev_apic.base);
 	if (!r)
 		r = iobus_register(mmio, IORAM_GPA, IORAM_SIZE, &vm->dev_ioram.base);
+	if (!r)
+		r = syncdev_register(vm);
 	return r;
 }
 

@@ -23,7 +23,6 @@ bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
-	v->launched = true;
 	/* Each exit is a quiescent point for the VM's I/O buses: this vCPU
 	 * holds no bus array from before it (iobus grace periods). */
 	iobus_reader_quiescent(&vm->io.ep, 0);

@@ -13,9 +13,9 @@
 ;         bool vcpu_handle_exit(struct vcpu *v)             ; vmx/run.c
 ;     with the stack 16-byte aligned. If it returns true we load the guest's
 ;     registers again and VMRESUME; if false, vmx_run returns 0.
-;   - If VMLAUNCH or VMRESUME fails, execution falls through: we restore the
-;     host's registers and return 1 (VMfailInvalid, CF) or 2 (VMfailValid,
-;     ZF); v->launched tells which instruction it was.
+;   - If VMLAUNCH fails, execution falls through: we restore the host's
+;     registers and return 1 (VMfailInvalid, CF) or 2 (VMfailValid, ZF);
+;     if VMRESUME fails, 3 or 4 (VMX_FAIL_RESUMED + 1 or 2).
 ; So a round trip costs the register moves and one call, never the host's
 ; callee-saved registers (saved once per vmx_run). Guest RSP, RIP and RFLAGS
 ; live in the VMCS, not here. CR2 is not switched at all: a VM exit leaves it
@@ -72,11 +72,13 @@ vmx_run:
 	push r14
 	push r15
 	push rdi                        ; v, found at [HOST_RSP] on exit
+	mov esi, 0                      ; failing now counts as a launch
 	mov rax, VMCS_HOST_RSP
 	vmwrite rax, rsp
-	jbe entry_failed                     ; CF or ZF: no current VMCS
+	jbe entry_failed                ; CF or ZF: no current VMCS
 	LOAD_GUEST
 	vmlaunch
+	mov esi, 0                      ; VMLAUNCH failed (MOV keeps the flags)
 	jmp entry_failed
 
 vmx_exit_entry:
@@ -103,11 +105,14 @@ vmx_exit_entry:
 	mov rdi, [rsp]
 	LOAD_GUEST
 	vmresume
+	mov esi, 2                      ; VMRESUME failed (MOV keeps the flags)
 entry_failed:
-	; CF=1: VMfailInvalid; ZF=1: VMfailValid.
+	; CF=1: VMfailInvalid; ZF=1: VMfailValid. ESI: 0 launch, 2 resume.
 	mov eax, 1
-	jc run_out
+	jc .code
 	mov eax, 2
+.code:
+	add eax, esi
 	jmp run_out
 guest_stopped:
 	xor eax, eax

@@ -15,9 +15,6 @@
 #define PTE_PRESENT        BIT(0)
 #define PTE_PS             BIT(7)	/* a 1 GiB (PDPTE) or 2 MiB (PDE) page */
 #define PTE_ADDR_MASK      0x000ffffffffff000ull	/* bits 51:12 */
-#define CR4_LA57           BIT(12)
-#define PT_LEVELS_4        4
-#define PT_INDEX_BITS      9
 #define PT_INDEX_MASK      0x1ffull
 #define CPUID_1_ECX_VMX         BIT(5)
 #define CPUID_1_ECX_X2APIC      BIT(21)
@@ -25,6 +22,7 @@
 #define CPUID_1_EBX_APIC_ID_SHIFT 24
 #define CPUID_HV_LEAF           0x40000000u
 #define HC_EPERM                ((u64)-EPERM)
+#define HC_NOTIFY               3	/* CONTRACTS.md 3; vmx/hypercall.c has them all */
 
 /*
  * The guest-physical address of guest-linear gla under 4-level paging, by
@@ -33,26 +31,37 @@
  * itself. Returns false (the caller takes the full path, whose walker does
  * everything right) if a table is outside guest RAM or an entry not present.
  */
-static inline bool fast_walk4(const struct vm *vm, u64 cr3, u64 gla, u64 *gpa)
+static __always_inline bool fast_walk_entry(const struct vm *vm, u64 table, u64 gla,
+					    u32 shift, u64 *e)
 {
-	u64 table = cr3 & PTE_ADDR_MASK;
+	u64 pa = (table & PTE_ADDR_MASK) + ((gla >> shift) & PT_INDEX_MASK) * 8;
+	if (pa >= vm->ram_size)
+		return false;
+	*e = __atomic_load_n((const u64 *)(const void *)(vm->ram + pa), __ATOMIC_RELAXED);
+	return (*e & PTE_PRESENT) != 0;
+}
 
-	for (int level = PT_LEVELS_4 - 1; level >= 0; level--) {
-		u32 shift = 12 + PT_INDEX_BITS * (u32)level;
-		u64 pa = table + ((gla >> shift) & PT_INDEX_MASK) * 8;
-		if (pa >= vm->ram_size)
-			return false;
-		u64 e = __atomic_load_n((const u64 *)(const void *)(vm->ram + pa), __ATOMIC_RELAXED);
-		if (!(e & PTE_PRESENT))
-			return false;
-		if ((level == 1 || level == 2) && (e & PTE_PS)) {
-			u64 size_mask = (1ull << shift) - 1;
-			*gpa = (e & PTE_ADDR_MASK & ~size_mask) | (gla & size_mask);
-			return true;
-		}
-		table = e & PTE_ADDR_MASK;
+static __always_inline bool fast_walk4(const struct vm *vm, u64 cr3, u64 gla, u64 *gpa)
+{
+	u64 e;
+
+	/* PML4E, PDPTE (maybe a 1 GiB page), PDE (maybe 2 MiB), PTE: SDM
+	 * Vol. 3A, "4-Level Paging and 5-Level Paging". */
+	if (!fast_walk_entry(vm, cr3, gla, 39, &e) || !fast_walk_entry(vm, e, gla, 30, &e))
+		return false;
+	if (e & PTE_PS) {
+		*gpa = (e & PTE_ADDR_MASK & ~((1ull << 30) - 1)) | (gla & ((1ull << 30) - 1));
+		return true;
 	}
-	*gpa = table | (gla & PAGE_OFFSET_MASK);
+	if (!fast_walk_entry(vm, e, gla, 21, &e))
+		return false;
+	if (e & PTE_PS) {
+		*gpa = (e & PTE_ADDR_MASK & ~((1ull << 21) - 1)) | (gla & ((1ull << 21) - 1));
+		return true;
+	}
+	if (!fast_walk_entry(vm, e, gla, 12, &e))
+		return false;
+	*gpa = (e & PTE_ADDR_MASK) | (gla & PAGE_OFFSET_MASK);
 	return true;
 }
 
@@ -102,7 +111,7 @@ static __always_inline u32 fast_store_length(struct vcpu *v, u64 rip)
 	if (!v->paging) {
 		gpa = gla;
 	} else {
-		if (!v->lma || (vmcs_readnat(VMCS_GUEST_CR4) & CR4_LA57) ||
+		if (!v->lma || v->la57 ||
 		    !fast_walk4(vm, vmcs_readnat(VMCS_GUEST_CR3), gla, &gpa))
 			return 0;
 	}
@@ -135,7 +144,12 @@ static __always_inline bool fast_mmio(struct vcpu *v)
 	u64 rip;
 	u32 len;
 
-	if (event < 0)
+	/* A store that starts in guest RAM and runs onto a doorbell page exits
+	 * with the second page's address (the first half translated fine), so
+	 * a doorbell at the first byte after RAM (doorbell_window= may start
+	 * where RAM ends) may be the tail of such a store: the full path writes
+	 * the RAM half too (guest/fastmmio.c: test_ram_edge). */
+	if (event < 0 || unlikely(gpa == vm->ram_size))
 		return false;
 	/* An exit while delivering an event (the store was an exception
 	 * frame, say) must have that delivery redone: the full path. */
@@ -255,11 +269,20 @@ static inline u32 guest_cpl(void)
 
 static __always_inline void vmcall_exit(struct vcpu *v)
 {
+	u64 *r = v->regs.gpr;
+
 	/* KVM's rule: hypercalls come from ring 0 only. */
-	if (guest_cpl() != 0)
-		v->regs.gpr[GUEST_RAX] = HC_EPERM;
-	else
-		v->regs.gpr[GUEST_RAX] = (u64)hypercall_dispatch(v);
+	if (unlikely(guest_cpl() != 0)) {
+		r[GUEST_RAX] = HC_EPERM;
+	} else if (r[GUEST_RAX] == HC_NOTIFY && r[GUEST_RBX] < EVENTS_PER_VM) {
+		/* The hypercall doorbell, inline. Compared at full width: a
+		 * 32-bit guest whose registers' upper halves are not zero
+		 * goes through the dispatcher, which ignores them. */
+		event_signal(v->vm->events, (u32)r[GUEST_RBX]);
+		r[GUEST_RAX] = 0;
+	} else {
+		r[GUEST_RAX] = (u64)hypercall_dispatch(v);
+	}
 	vcpu_skip_instruction(v);
 }
 

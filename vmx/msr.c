@@ -35,6 +35,7 @@
 #define EFER_LMA   BIT(10)
 #define EFER_NXE   BIT(11)
 #define CR0_PG     BIT(31)
+#define CR4_LA57   BIT(12)
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
 
 /* SDM "MSR-Bitmap Address": read-low, read-high, write-low, write-high,
@@ -80,6 +81,9 @@ void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0)
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
 	v->lma = (efer & EFER_LMA) != 0;
 	v->paging = (cr0 & CR0_PG) != 0;
+	/* SDM Vol. 3A, "MOV to CR4": toggling LA57 with LMA = 1 is #GP, so the
+	 * value read now holds for as long as IA-32e mode does. */
+	v->la57 = v->lma && (guest_cr4() & CR4_LA57);
 }
 
 /* IA32_TSC_AUX is what RDTSCP (enabled in the secondary controls) and RDPID

@@ -57,6 +57,9 @@ void vcpu_run(struct vcpu *v)
 	v->fast_reasons = boot_cfg.trace ? 0 : VM_EXIT_COUNTERS;
 	int r = vmx_run(v);
 	if (r != VMX_OK) {
+		v->launched = r > VMX_FAIL_RESUMED;
+		if (v->launched)
+			r -= VMX_FAIL_RESUMED;
 		vcpu_report_instruction_error(v, r);
 		vm_end(v->vm, VM_END_CRASH, 125);
 	}

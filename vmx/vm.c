@@ -259,7 +259,8 @@ int vms_prepare(const struct mb2_info *mb_in)
 	/* Guest RAM starts at 0 and must end below every emulated address: the
 	 * doorbell window, the xAPIC page and IORAM are not RAM. */
 	u64 ram = boot_cfg.guest_mem_mib * MiB;
-	if (ram > boot_cfg.doorbell_window_base || ram > XAPIC_PAGE_GPA || ram > IORAM_GPA) {
+	if (ram > boot_cfg.doorbell_window_base || ram > XAPIC_PAGE_GPA || ram > IORAM_GPA ||
+	    ram > SYNCDEV_GPA) {
 		printk("guest: guest_mem=%llu MiB would overlap the doorbell window at 0x%llx "
 		       "or the device addresses; use less\n", boot_cfg.guest_mem_mib,
 		       boot_cfg.doorbell_window_base);

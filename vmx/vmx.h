@@ -58,6 +58,8 @@ struct vcpu {
 	 * vmx/cr.c and vmx/msr.c), so the hot path reads no CR0 or EFER. */
 	bool paging;			/* CR0.PG */
 	bool lma;			/* IA32_EFER.LMA: IA-32e mode */
+	bool la57;			/* CR4.LA57 as IA-32e mode began: it
+					 * cannot change while LMA = 1 */
 	u32 fast_reasons;		/* exit reasons below this are dispatched
 					 * by the run loop itself: VM_EXIT_COUNTERS,
 					 * or 0 with trace=1 (all go to the trace) */

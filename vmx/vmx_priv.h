@@ -11,12 +11,14 @@
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
+#include "service/service.h"
 
 /* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
  * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
 #define VMX_OK            0
 #define VMX_FAIL_INVALID  1
 #define VMX_FAIL_VALID    2
+#define VMX_FAIL_RESUMED  2	/* vmx_run: added when VMRESUME, not VMLAUNCH, failed */
 
 static inline int vmx_result(u8 cf, u8 zf)
 {
@@ -131,6 +133,8 @@ struct vapic {
 	u64 ipis_dropped;	/* INIT/SIPI/fixed IPIs from the guest, never sent */
 };
 
+struct vm_syncdev;
+
 /* An emulated device on one of the VM's buses. */
 struct vm_device {
 	struct iobus_device base;	/* first: the bus hands us &base */
@@ -153,6 +157,7 @@ struct vm {
 	struct vm_device dev_ports;	/* COM1, exit, latch, PICs */
 	struct vm_device dev_apic;	/* the xAPIC page */
 	struct vm_device dev_ioram;	/* pc-testdev IORAM */
+	struct vm_syncdev *syncdev;	/* the synchronous device (vmx/syncdev.c) */
 	/* emulated devices */
 	char com1_line[COM1_LINE_MAX];
 	u32 com1_len;
@@ -284,6 +289,8 @@ void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write)
 const char *vm_port_owner(u16 port);
 /* Registers the emulated devices on vm's buses (vmx/devices.c). */
 int vm_devices_register(struct vm *vm);
+/* Makes and registers the synchronous device (vmx/syncdev.c). */
+int syncdev_register(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);
@@ -302,9 +309,9 @@ int vapic_write_base_msr(struct vm *vm, u64 val);
 /* ---- VM-entry stub (vmx/entry.asm) -------------------------------------- */
 /* Enters the guest with v->regs loaded (VMLAUNCH), and on every VM exit
  * saves them and calls vcpu_handle_exit(v); re-enters (VMRESUME) while that
- * returns true. Returns VMX_OK once it returned false, or VMX_FAIL_INVALID /
- * VMX_FAIL_VALID when VMLAUNCH or VMRESUME itself failed (v->launched says
- * which). */
+ * returns true. Returns VMX_OK once it returned false, VMX_FAIL_INVALID /
+ * VMX_FAIL_VALID when VMLAUNCH failed, or those plus VMX_FAIL_RESUMED when
+ * a VMRESUME failed. */
 int vmx_run(struct vcpu *v);
 void vmx_exit_entry(void);	/* VMCS_HOST_RIP */
 _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: v->regs at v");

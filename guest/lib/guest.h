@@ -223,6 +223,14 @@ _Static_assert(sizeof(struct doorbell_ioeventfd) == 64, "ioeventfd ABI");
 long hypercall(unsigned long nr, unsigned long a0, unsigned long a1,
 	       unsigned long a2, unsigned long a3);
 
+/* The same with one argument, inline: for loops that time the exit itself. */
+static inline long hypercall1(unsigned long nr, unsigned long a0)
+{
+	long ret;
+	__asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(a0) : "memory");
+	return ret;
+}
+
 /* Every general register around one VMCALL (see guest_vmcall_regs()). The
  * offsets are fixed: stubs32.asm and stubs64.asm use them. */
 struct guest_regs {

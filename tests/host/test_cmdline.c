@@ -379,6 +379,23 @@ TEST(test_warn_null_and_count)
 	CHECK_EQ(cfg.vcpus, 2);
 }
 
+/* latency=0|1: service-core latency sampling, off by default. */
+TEST(test_latency)
+{
+	cmdline_defaults(&cfg);
+	CHECK_EQ(cfg.latency, false);
+	CHECK_EQ(run("latency=1"), 0);
+	CHECK_EQ(cfg.latency, true);
+	CHECK_EQ(run("latency=1 latency=0"), 0);
+	CHECK_EQ(cfg.latency, false);
+	CHECK(is_default(&cfg));
+	CHECK_EQ(run("latency=1 latency=on"), 1);
+	CHECK_STR(W.msg[0], "cmdline: latency=on is not 0 or 1, keeping 1");
+	CHECK_EQ(cfg.latency, true);
+	CHECK_EQ(run("latency="), 1);
+	CHECK_STR(W.msg[0], "cmdline: latency= is not 0 or 1, keeping 0");
+}
+
 int main(void)
 {
 	RUN(test_defaults);
@@ -399,5 +416,6 @@ int main(void)
 	RUN(test_doorbell_window_over_a_device);
 	RUN(test_guest_mem_fits);
 	RUN(test_unquote_loader);
+	RUN(test_latency);
 	return TEST_SUMMARY();
 }
