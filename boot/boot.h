@@ -106,6 +106,14 @@ void cmdline_defaults(struct boot_config *cfg);
 int cmdline_parse(const char *cmdline, struct boot_config *cfg,
 		  cmdline_warn_fn warn, void *ctx);
 
+/* Undoes the quoting a boot loader adds to a module's string, so the guest
+ * gets the text it was given verbatim. GRUB (grub-core/lib/cmdline.c) joins a
+ * command's arguments with one space, puts an argument that holds a space in
+ * double quotes, and puts a backslash before every \, ' and ". Writes the
+ * result into dst (size bytes, always NUL-terminated when size > 0) and
+ * returns its length, which is never more than strlen(src). */
+size_t cmdline_unquote_loader(char *dst, size_t size, const char *src);
+
 /* ---- physical memory (boot/pmm.c, pure range allocator) ----------------- */
 #define PMM_MAX_RANGES  256
 

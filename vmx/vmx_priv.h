@@ -258,7 +258,13 @@ void vcpu_inject_ud(struct vcpu *v);
 void handle_io_instruction(struct vcpu *v, u64 qual);	/* vmx/io.c */
 void handle_msr_read(struct vcpu *v, u64 qual);		/* vmx/msr.c */
 void handle_msr_write(struct vcpu *v, u64 qual);
+/* After the guest's last exit: "vm N: guest IA32_TSC_AUX X; the host's Y
+ * kept" if the guest wrote TSC_AUX (the register checked, in root mode). */
+void msr_report_tsc_aux(struct vcpu *v);
 void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
+/* CPUID leaf 1's ECX with OSXSAVE (bit 27) = the guest's CR4.OSXSAVE, for
+ * handle_cpuid (vmx/cr.c). Needs the guest's VMCS current. */
+u32 cpuid_1_ecx_guest_osxsave(u32 ecx);
 /* Keeps EFER.LMA, the IA-32e entry control and the vCPU's cached paging
  * state (v->lma, v->paging) in step with EFER and CR0 (vmx/msr.c). */
 void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0);
@@ -306,6 +312,8 @@ int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u1
 /* Logs an access nobody answers (rate-limited). */
 void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write);
 
+/* The emulated device on a port ("COM1"), or NULL (vmx/devices.c). */
+const char *vm_port_owner(u16 port);
 /* Registers the emulated devices on vm's buses (vmx/devices.c). */
 int vm_devices_register(struct vm *vm);
 /* Makes and registers the synchronous device (vmx/syncdev.c). */
