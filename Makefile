@@ -2,9 +2,11 @@
 #
 #   make        build build/doorbell.elf and build/doorbell.iso (installs the
 #               Debian packages it needs first)
-#   make run    boot it (GUEST= GUEST_ARGS= ARGS= PLATFORM= TIMEOUT=)
+#   make run    boot it (GUEST= GUEST_ARGS= ARGS= PLATFORM= TIMEOUT= CPUS=)
+#   make iso    build/doorbell.iso for real hardware (GUEST= GUEST_ARGS= ARGS=)
 #   make test   host unit tests + boot tests; last line "N passed, N failed"
-#   make bench  the benchmark guest's BENCH lines
+#   make bench  the benchmark: its table, build/bench/results.json and doorbell.svg
+#               (PLATFORM= ARGS= CPUS= TIMEOUT=); make bench-check: the 2% gate
 
 # A fresh Debian 12 machine needs no step by hand: the packages are installed
 # before anything else is read or built (at parse time, so that `make -j`
@@ -41,7 +43,7 @@ KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS_C)) \
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
 
-.PHONY: all deps run test bench host-test clean
+.PHONY: all deps run iso test bench host-test clean
 all: $(BUILD)/doorbell.iso guests
 
 deps:
@@ -66,12 +68,44 @@ $(BUILD)/doorbell.elf: $(KOBJS) linker.ld
 	@echo "  LD      $@"
 	@$(LD) -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld -o $@ $(KOBJS)
 
-$(BUILD)/doorbell.iso: $(BUILD)/doorbell.elf tools/mkiso
-	@echo "  ISO     $@"
-	@tools/mkiso $(BUILD)/doorbell.elf $@
-
 # Guest programs (multiboot v1 kernels the hypervisor runs).
 -include guest/guest.mk
+
+# The variables of `make run`, `make iso` and `make bench` reach tools/run and
+# tools/mkiso verbatim: each is exported as RUN_<NAME> holding its unexpanded
+# text ($(value): a '$' in it is not a make reference), and the recipes quote
+# "$$RUN_<NAME>", so no value is ever parsed by make or by the shell.
+RUN_VARS := GUEST GUEST_ARGS ARGS PLATFORM TIMEOUT CPUS
+$(foreach v,$(RUN_VARS),$(eval export RUN_$(v) := $$(value $(v))))
+# The shell words for tools/run: an option for each variable that is set.
+RUN_OPTS = set --; \
+	[ -z "$$RUN_GUEST" ] || set -- "$$@" --guest "$$RUN_GUEST"; \
+	[ -z "$$RUN_GUEST_ARGS" ] || set -- "$$@" --guest-args "$$RUN_GUEST_ARGS"; \
+	[ -z "$$RUN_ARGS" ] || set -- "$$@" --args "$$RUN_ARGS"; \
+	[ -z "$$RUN_PLATFORM" ] || set -- "$$@" --platform "$$RUN_PLATFORM"; \
+	[ -z "$$RUN_TIMEOUT" ] || set -- "$$@" --timeout "$$RUN_TIMEOUT"; \
+	[ -z "$$RUN_CPUS" ] || set -- "$$@" --cpus "$$RUN_CPUS"
+
+# The ISO for real hardware (docs/hardware.md): a GRUB menu whose default
+# entry boots the benchmark guest (or GUEST= with GUEST_ARGS=, doorbell's
+# command line ARGS=), then the test guests, then a serial-console entry.
+ISO_GUESTS := hello platform32 platform64 hypercall hypercall64 doorbell doorbell64
+iso_mkiso = tools/mkiso $(BUILD)/doorbell.elf $(1).tmp --menu \
+	--args "$$RUN_ARGS" --module "$${RUN_GUEST:-$(BUILD)/guest/bench.elf}" "$$RUN_GUEST_ARGS" \
+	$(foreach g,$(ISO_GUESTS),--menu-guest $(g)=$(BUILD)/guest/$(g).elf "") \
+	&& mv $(1).tmp $(1)
+
+# `make` builds it with the defaults when its inputs change; `make iso`
+# rebuilds it every time, with the variables given.
+$(BUILD)/doorbell.iso: $(BUILD)/doorbell.elf $(GUEST_ELFS) tools/mkiso Makefile
+	@echo "  ISO     $@"
+	@RUN_GUEST= RUN_GUEST_ARGS= RUN_ARGS=; $(call iso_mkiso,$@)
+
+# ISO= writes it elsewhere.
+ISO ?= $(BUILD)/doorbell.iso
+iso: $(BUILD)/doorbell.elf guests
+	@echo "  ISO     $(ISO) ($${RUN_GUEST:-$(BUILD)/guest/bench.elf})"
+	@$(call iso_mkiso,$(ISO))
 
 $(BUILD)/host/%: tests/host/%.c
 	@mkdir -p $(dir $@)
@@ -88,16 +122,14 @@ host-test: $(HOST_TESTS)
 test: all $(HOST_TESTS)
 	@tests/run-all
 
+# make can only exit 0 or 2: the run's status is its last line. RUN_TOOL is
+# for tests/runner/test_runner.sh, which checks what reaches the runner.
+RUN_TOOL ?= tools/run
 run: all
-	@tools/run $(if $(GUEST),--guest "$(GUEST)") \
-	  $(if $(GUEST_ARGS),--guest-args "$(GUEST_ARGS)") \
-	  $(if $(ARGS),--args "$(ARGS)") \
-	  $(if $(PLATFORM),--platform $(PLATFORM)) \
-	  $(if $(TIMEOUT),--timeout $(TIMEOUT)); \
-	  true
+	@$(RUN_OPTS); $(RUN_TOOL) "$$@"; true
 
 bench: all
-	@tools/bench
+	@$(RUN_OPTS); tools/bench "$$@"
 
 # The regression gate: a Bochs run's path lengths against bench/baseline.json
 # (RESULTS=FILE compares an existing results.json instead of running).

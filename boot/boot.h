@@ -59,6 +59,8 @@ int mb2_parse(u32 magic, const void *mbi, size_t avail, struct mb2_info *info);
 /* ---- command line (boot/cmdline.c, pure) -------------------------------- */
 enum notify_mode { NOTIFY_IPI, NOTIFY_POLL };
 enum lookup_mode { LOOKUP_BINARY, LOOKUP_LINEAR };
+/* What an MMIO access the emulator cannot decode or execute does. */
+enum emul_fail_mode { EMUL_FAIL_UD, EMUL_FAIL_STOP };
 /* Where the fast-MMIO path gets an instruction's length (and direction). */
 enum fastmmio_len_mode {
 	FASTMMIO_LEN_DECODE,	/* decode the bytes at CS:RIP (default) */
@@ -86,6 +88,8 @@ struct boot_config {
 	u32 extra_apic;			/* extra_apic=ID: also try to start this APIC
 					 * ID (tests the no-answer path); none =
 					 * CMDLINE_NO_APIC */
+	enum emul_fail_mode emul_fail;	/* emul_fail=ud|stop: #UD to the guest, or
+					 * stop the VM (default ud) */
 	u32 ioeventfd_count;		/* ioeventfd=SPEC, repeatable; kept raw, */
 	char ioeventfd[CMDLINE_MAX_IOEVENTFD][64]; /* parsed by iobus/ */
 };
@@ -101,6 +105,14 @@ void cmdline_defaults(struct boot_config *cfg);
  * ignored. Returns the number of words warned about. */
 int cmdline_parse(const char *cmdline, struct boot_config *cfg,
 		  cmdline_warn_fn warn, void *ctx);
+
+/* Undoes the quoting a boot loader adds to a module's string, so the guest
+ * gets the text it was given verbatim. GRUB (grub-core/lib/cmdline.c) joins a
+ * command's arguments with one space, puts an argument that holds a space in
+ * double quotes, and puts a backslash before every \, ' and ". Writes the
+ * result into dst (size bytes, always NUL-terminated when size > 0) and
+ * returns its length, which is never more than strlen(src). */
+size_t cmdline_unquote_loader(char *dst, size_t size, const char *src);
 
 /* ---- physical memory (boot/pmm.c, pure range allocator) ----------------- */
 #define PMM_MAX_RANGES  256

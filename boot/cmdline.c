@@ -24,6 +24,20 @@
 #define CMDLINE_DEFAULT_WIN_BASE   0xd0000000ull
 #define CMDLINE_DEFAULT_WIN_SIZE   (256 * MiB)
 
+/* The emulated devices' guest-physical ranges (CONTRACTS.md 2; vmx/ maps
+ * them). The device takes an access first, so a doorbell window over one of
+ * them would hold doorbells that never fire, and guest RAM must end below
+ * the lowest. */
+struct cmdline_device {
+	u64 base, size;
+	const char *name;
+};
+static const struct cmdline_device cmdline_devices[] = {
+	{ 0xfe000000ull, 4 * KiB,  "the synchronous device" },
+	{ 0xfee00000ull, 4 * KiB,  "the xAPIC page" },
+	{ 0xff000000ull, 64 * KiB, "pc-testdev IORAM" },
+};
+
 #define CMDLINE_MSG_SIZE   192
 /* A word is quoted in a message up to this many characters, then "...". */
 #define CMDLINE_QUOTE_MAX  48
@@ -42,6 +56,7 @@ void cmdline_defaults(struct boot_config *cfg)
 	cfg->lookup = LOOKUP_BINARY;
 	memcpy(cfg->platform, "hardware", sizeof("hardware"));
 	cfg->extra_apic = CMDLINE_NO_APIC;
+	cfg->emul_fail = EMUL_FAIL_UD;
 	cfg->ioeventfd_count = 0;
 }
 
@@ -163,9 +178,65 @@ static bool cmdline_window(const struct cmdline_word *w, struct boot_config *cfg
 			     w->quoted, kb, ks);
 		return false;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(cmdline_devices); i++) {
+		const struct cmdline_device *d = &cmdline_devices[i];
+		if (base < d->base + d->size && d->base < base + size) {
+			fmt_snprintf(msg, msg_size,
+				     "cmdline: %s: window overlaps %s at 0x%llx, keeping 0x%llx:0x%llx",
+				     w->quoted, d->name, (unsigned long long)d->base, kb, ks);
+			return false;
+		}
+	}
 	cfg->doorbell_window_base = base;
 	cfg->doorbell_window_size = size;
 	return true;
+}
+
+/* Guest RAM is [0, guest_mem) and must end at or below the doorbell window
+ * and every emulated device. Checked once every word is read, since
+ * doorbell_window= may come after guest_mem=. A guest_mem= that does not fit
+ * is reported with the most that does, and the default is kept; when even
+ * the default does not fit, the boot refuses it (vmx/vm.c). */
+static bool cmdline_check_guest_mem(struct boot_config *cfg, char *msg, size_t msg_size)
+{
+	u64 limit = cfg->doorbell_window_base;
+	const char *what = "the doorbell window";
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmdline_devices); i++) {
+		if (cmdline_devices[i].base < limit) {
+			limit = cmdline_devices[i].base;
+			what = cmdline_devices[i].name;
+		}
+	}
+	if (cfg->guest_mem_mib == CMDLINE_DEFAULT_GUEST_MEM ||
+	    cfg->guest_mem_mib * MiB <= limit)
+		return true;
+	fmt_snprintf(msg, msg_size,
+		     "cmdline: guest_mem=%llu does not fit: guest RAM must end below %s at 0x%llx, "
+		     "so at most %llu MiB; keeping %u",
+		     (unsigned long long)cfg->guest_mem_mib, what, (unsigned long long)limit,
+		     (unsigned long long)(limit / MiB), CMDLINE_DEFAULT_GUEST_MEM);
+	cfg->guest_mem_mib = CMDLINE_DEFAULT_GUEST_MEM;
+	return false;
+}
+
+size_t cmdline_unquote_loader(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	for (const char *p = src; *p; p++) {
+		char c = *p;
+		if (c == '"')
+			continue;	/* GRUB's quotes around an argument */
+		if (c == '\\' && (p[1] == '\\' || p[1] == '\'' || p[1] == '"'))
+			c = *++p;
+		if (n + 1 < size)
+			dst[n] = c;
+		n++;
+	}
+	if (size)
+		dst[MIN(n, size - 1)] = '\0';
+	return n;
 }
 
 /* Applies one key=value word. Returns true if it was applied, else false
@@ -248,6 +319,18 @@ static bool cmdline_apply(const struct cmdline_word *w, struct boot_config *cfg,
 				     "cmdline: %s is not binary or linear, keeping %s",
 				     w->quoted,
 				     cfg->lookup == LOOKUP_LINEAR ? "linear" : "binary");
+			return false;
+		}
+	} else if (cmdline_key_is(w, "emul_fail")) {
+		if (cmdline_val_is(w, "ud")) {
+			cfg->emul_fail = EMUL_FAIL_UD;
+		} else if (cmdline_val_is(w, "stop")) {
+			cfg->emul_fail = EMUL_FAIL_STOP;
+		} else {
+			fmt_snprintf(msg, msg_size,
+				     "cmdline: %s is not ud or stop, keeping %s",
+				     w->quoted,
+				     cfg->emul_fail == EMUL_FAIL_STOP ? "stop" : "ud");
 			return false;
 		}
 	} else if (cmdline_key_is(w, "fastmmio_len")) {
@@ -333,6 +416,11 @@ int cmdline_parse(const char *cmdline, struct boot_config *cfg,
 			if (warn)
 				warn(ctx, msg);
 		}
+	}
+	if (!cmdline_check_guest_mem(cfg, msg, sizeof(msg))) {
+		warned++;
+		if (warn)
+			warn(ctx, msg);
 	}
 	return warned;
 }

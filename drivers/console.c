@@ -1,7 +1,8 @@
 /*
  * drivers/console.c - printk and panic over the serial port. A spinlock keeps
  * each printk call's text together when several CPUs print at once; "\n"
- * becomes "\r\n" on the wire.
+ * becomes "\r\n" on the wire. A line longer than 511 bytes is cut, says so,
+ * and still ends with its newline (lib/fmt.c, fmt_cut_line).
  */
 #include "boot/boot.h"
 #include "boot/cpu.h"
@@ -27,8 +28,8 @@ int vprintk(const char *fmt, va_list ap)
 {
 	char buf[512];
 	int n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
-	size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
-	console_write(buf, len);
+	/* A line longer than buf ends with a note and its newline. */
+	console_write(buf, fmt_cut_line(buf, sizeof(buf), (size_t)n));
 	return n;
 }
 

@@ -31,6 +31,13 @@ GUESTS32       += notify:notify
 GUESTS64       += syncdev64:syncdev
 GUESTS32       += fastmmio:fastmmio
 GUESTS64       += fastmmio64:fastmmio
+GUESTS32       += emulator:emulator
+GUESTS64       += emulator64:emulator
+GUESTS32       += vmxud:vmxud
+GUESTS64       += vmxud64:vmxud
+# CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
+GUESTS32       += cpustate:cpustate
+GUESTS64       += cpustate64:cpustate
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
@@ -62,34 +69,41 @@ guests: $(GUEST_ELFS)
 
 $(GUEST_B)/lib32/%.o: guest/lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS32) -MMD -MP -c $< -o $@
+	@echo "  CC32    $<"
+	@$(CC) $(GUEST_CFLAGS32) -MMD -MP -c $< -o $@
 
 $(GUEST_B)/lib64/%.o: guest/lib/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS64) -MMD -MP -c $< -o $@
+	@echo "  CC64    $<"
+	@$(CC) $(GUEST_CFLAGS64) -MMD -MP -c $< -o $@
 
 $(GUEST_B)/lib32/%.asm.o: guest/lib/%.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf32 -g -MD $(@:.o=.d) -o $@ $<
+	@echo "  NASM    $<"
+	@$(NASM) -f elf32 -g -MD $(@:.o=.d) -o $@ $<
 
 $(GUEST_B)/lib64/%.asm.o: guest/lib/%.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -MD $(@:.o=.d) -o $@ $<
+	@echo "  NASM    $<"
+	@$(NASM) -f elf64 -g -MD $(@:.o=.d) -o $@ $<
 
 $(GUEST_B)/obj32/%.o: guest/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS32) -MMD -MP -c $< -o $@
+	@echo "  CC32    $<"
+	@$(CC) $(GUEST_CFLAGS32) -MMD -MP -c $< -o $@
 
 $(GUEST_B)/obj64/%.o: guest/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS64) -MMD -MP -c $< -o $@
+	@echo "  CC64    $<"
+	@$(CC) $(GUEST_CFLAGS64) -MMD -MP -c $< -o $@
 
 # $(1) = NAME:SRC. -lgcc supplies 64-bit division for the 32-bit printf.
 define GUEST32_RULE
 $(GUEST_B)/$(call guest_name,$(1)).elf: $(GUEST_B)/obj32/$(call guest_src,$(1)).o \
 		$(GUEST_LIB32) guest/lib/guest32.ld
 	@mkdir -p $$(dir $$@)
-	$(CC) -m32 $(GUEST_LDFLAGS) -T guest/lib/guest32.ld -o $$@ \
+	@echo "  LD      $$@"
+	@$(CC) -m32 $(GUEST_LDFLAGS) -T guest/lib/guest32.ld -o $$@ \
 		$(GUEST_B)/obj32/$(call guest_src,$(1)).o $(GUEST_LIB32) -lgcc
 endef
 
@@ -98,10 +112,11 @@ $(GUEST_B)/$(call guest_name,$(1)).elf: $(GUEST_B)/obj64/$(call guest_src,$(1)).
 		$(GUEST_LIB64) guest/lib/guest64.ld
 	@mkdir -p $$(dir $$@)
 	@mkdir -p $$(dir $(GUEST_B)/obj64/$(call guest_name,$(1)))
-	$(CC) -m64 $(GUEST_LDFLAGS) -T guest/lib/guest64.ld \
+	@echo "  LD      $$@"
+	@$(CC) -m64 $(GUEST_LDFLAGS) -T guest/lib/guest64.ld \
 		-o $(GUEST_B)/obj64/$(call guest_name,$(1)).elf64 \
 		$(GUEST_B)/obj64/$(call guest_src,$(1)).o $(GUEST_LIB64) -lgcc
-	$(OBJCOPY) -O elf32-i386 $(GUEST_B)/obj64/$(call guest_name,$(1)).elf64 $$@
+	@$(OBJCOPY) -O elf32-i386 $(GUEST_B)/obj64/$(call guest_name,$(1)).elf64 $$@
 endef
 
 $(foreach g,$(GUESTS32),$(eval $(call GUEST32_RULE,$(g))))
@@ -111,6 +126,8 @@ $(foreach g,$(GUESTS64),$(eval $(call GUEST64_RULE,$(g))))
 # refusal test. It never uses the library.
 $(GUEST_B)/bad/notmultiboot.elf: guest/bad/notmultiboot.asm
 	@mkdir -p $(dir $@) $(GUEST_B)/obj32/bad
-	$(NASM) -f elf32 -o $(GUEST_B)/obj32/bad/notmultiboot.asm.o $<
-	$(CC) -m32 $(GUEST_LDFLAGS) -Wl,-Ttext=0x100000 -o $@ \
+	@echo "  NASM    $<"
+	@$(NASM) -f elf32 -o $(GUEST_B)/obj32/bad/notmultiboot.asm.o $<
+	@echo "  LD      $@"
+	@$(CC) -m32 $(GUEST_LDFLAGS) -Wl,-Ttext=0x100000 -o $@ \
 		$(GUEST_B)/obj32/bad/notmultiboot.asm.o

@@ -167,6 +167,34 @@ int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
+/* The most a cut marker takes: " [line cut: 4294967295 bytes more]\n". */
+#define FMT_CUT_MARKER_MAX  40
+
+size_t fmt_cut_line(char *buf, size_t size, size_t full)
+{
+	char marker[FMT_CUT_MARKER_MAX + 1];
+
+	if (full < size)
+		return full;
+	if (size <= FMT_CUT_MARKER_MAX + 1) {
+		/* No room to say it: keep what fits and end the line. */
+		if (size < 2)
+			return 0;
+		buf[size - 2] = '\n';
+		buf[size - 1] = '\0';
+		return size - 1;
+	}
+	/* Keep as much as fits before the marker; the marker counts what
+	 * was dropped (the line's own newline included, if it had one). */
+	size_t keep = size - 1 - FMT_CUT_MARKER_MAX;
+	int m = fmt_snprintf(marker, sizeof(marker), " [line cut: %llu bytes more]\n",
+			     (unsigned long long)(full - keep));
+	size_t mlen = MIN((size_t)m, sizeof(marker) - 1);
+	memcpy(buf + keep, marker, mlen);
+	buf[keep + mlen] = '\0';
+	return keep + mlen;
+}
+
 int parse_u64(const char *s, size_t len, u64 *out)
 {
 	unsigned base = 10;

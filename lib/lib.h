@@ -72,6 +72,11 @@ typedef long long s64;
  * flags '-' and '0', a width, and the length modifiers hh h l ll z. */
 int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int fmt_snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
+/* A console line never runs into the next one: buf (size bytes) holds the
+ * formatter's output, whose full length was full. If it was cut, its end is
+ * replaced by " [line cut: N bytes more]\n" (or just "\n" in a tiny buffer).
+ * Returns the length to write. */
+size_t fmt_cut_line(char *buf, size_t size, size_t full);
 
 #ifdef HOST_TEST
 #include <stdio.h>

@@ -14,6 +14,8 @@
 #define CR0_PG   BIT(31)
 #define CR4_PAE  BIT(5)
 #define CR4_VMXE BIT(13)
+#define CR4_OSXSAVE BIT(18)
+#define CPUID_1_ECX_OSXSAVE BIT(27)
 #define EFER_LME BIT(8)
 #define CR_ACCESS_MOV_TO   0
 #define CR_ACCESS_MOV_FROM 1
@@ -121,4 +123,16 @@ unexpected:
 	       v->vm->index, cr, type);
 	vmcs_dump();
 	vm_end(v->vm, VM_END_CRASH, 125);
+}
+
+/* SDM Vol. 2A, CPUID, "Feature Information Returned in the ECX Register":
+ * OSXSAVE (bit 27) is a copy of CR4.OSXSAVE, set by the OS. The CPUID the
+ * hypervisor executes reads the host's CR4 (which XSETBV emulation turns
+ * OSXSAVE on in), so leaf 1's ECX takes the bit from the guest's CR4. */
+u32 cpuid_1_ecx_guest_osxsave(u32 ecx)
+{
+	ecx &= ~(u32)CPUID_1_ECX_OSXSAVE;
+	if (guest_cr4() & CR4_OSXSAVE)
+		ecx |= CPUID_1_ECX_OSXSAVE;
+	return ecx;
 }

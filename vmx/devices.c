@@ -32,12 +32,15 @@
 #define UART_LCR_DLAB      0x80
 #define UNASSIGNED_REPORTS 16	/* then one line per 65536 */
 
+/* One guest line. With more than one VM every line carries its VM's prefix,
+ * so that the guests' outputs can be told apart (and grepped). */
 static void com1_flush(struct vm *vm)
 {
-	if (!vm->com1_len)
-		return;
 	vm->com1_line[vm->com1_len] = '\0';
-	printk("%s\n", vm->com1_line);
+	if (boot_cfg.vcpus > 1)
+		printk("vm %u: %s\n", vm->index, vm->com1_line);
+	else
+		printk("%s\n", vm->com1_line);
 	vm->com1_len = 0;
 }
 
@@ -48,9 +51,7 @@ static void com1_putc(struct vm *vm, char c)
 	if (c == '\r')
 		return;
 	if (c == '\n') {
-		if (!vm->com1_len)
-			printk("\n");
-		com1_flush(vm);
+		com1_flush(vm);		/* an empty line too */
 		return;
 	}
 	vm->com1_line[vm->com1_len++] = c;
@@ -128,7 +129,8 @@ static void dev_pio_write(struct vm *vm, u16 port, u32 size, u32 val)
 	if (port == PORT_PIC1 || port == PORT_PIC2)
 		return;			/* ICW1/OCW2/OCW3: accepted */
 	if (port == PORT_EXIT) {
-		com1_flush(vm);
+		if (vm->com1_len)
+			com1_flush(vm);
 		/* A process exit status holds 8 bits; a larger code must not
 		 * wrap to 0 (success), so it is reported as 255. */
 		if (val > 255)
@@ -208,6 +210,21 @@ static int ioram_write(struct iobus_device *d, u64 addr, u32 len, const void *va
 static const struct iobus_device_ops ports_ops = { .read = ports_read, .write = ports_write };
 static const struct iobus_device_ops apic_ops = { .read = apic_read, .write = apic_write };
 static const struct iobus_device_ops ioram_ops = { .read = ioram_read, .write = ioram_write };
+
+const char *vm_port_owner(u16 port)
+{
+	static const struct { u16 first, last; const char *name; } owners[] = {
+		{ PORT_PIC1, PORT_PIC1 + 1, "the master PIC" },
+		{ PORT_PIC2, PORT_PIC2 + 1, "the slave PIC" },
+		{ PORT_LATCH, PORT_LATCH_END, "the pc-testdev latch" },
+		{ PORT_EXIT, PORT_EXIT_END, "the exit device" },
+		{ PORT_COM1, PORT_COM1_END, "COM1" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(owners); i++)
+		if (port >= owners[i].first && port <= owners[i].last)
+			return owners[i].name;
+	return NULL;
+}
 
 int vm_devices_register(struct vm *vm)
 {

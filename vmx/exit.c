@@ -197,6 +197,22 @@ const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
 	[EXIT_REASON_PREEMPTION_TIMER]   = handle_preemption_timer,
 	[EXIT_REASON_WBINVD]             = handle_skip,
 	[EXIT_REASON_XSETBV]             = handle_xsetbv,
+	[EXIT_REASON_TASK_SWITCH]        = handle_task_switch,
+	[EXIT_REASON_GETSEC]             = handle_undefined_instruction,
+	[EXIT_REASON_VMCLEAR]            = handle_undefined_instruction,
+	[EXIT_REASON_VMLAUNCH]           = handle_undefined_instruction,
+	[EXIT_REASON_VMPTRLD]            = handle_undefined_instruction,
+	[EXIT_REASON_VMPTRST]            = handle_undefined_instruction,
+	[EXIT_REASON_VMREAD]             = handle_undefined_instruction,
+	[EXIT_REASON_VMRESUME]           = handle_undefined_instruction,
+	[EXIT_REASON_VMWRITE]            = handle_undefined_instruction,
+	[EXIT_REASON_VMXOFF]             = handle_undefined_instruction,
+	[EXIT_REASON_VMXON]              = handle_undefined_instruction,
+	[EXIT_REASON_INVEPT]             = handle_undefined_instruction,
+	[EXIT_REASON_INVVPID]            = handle_undefined_instruction,
+	[EXIT_REASON_VMFUNC]             = handle_undefined_instruction,
+	[EXIT_REASON_SEAMCALL]           = handle_undefined_instruction,
+	[EXIT_REASON_TDCALL]             = handle_undefined_instruction,
 };
 
 /*
@@ -230,7 +246,9 @@ static void trace_exit(struct vcpu *v, u32 reason, u64 qual, exit_handler_fn fn)
 		else
 			printk(" value 0x%llx", b[GUEST_RAX] & mask);
 		if (v->pio_hits != pio_before)
-			printk(" -> PIO doorbell, event signalled");
+			printk(" -> PIO doorbell, event %d signalled",
+			       ioeventfd_pio_find(&v->vm->io, io_qual_port(qual),
+						  io_qual_size(qual), (u32)b[GUEST_RAX]));
 		break;
 	}
 	case EXIT_REASON_EPT_VIOLATION:

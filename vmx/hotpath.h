@@ -248,7 +248,7 @@ static __always_inline void cpuid_exit(struct vcpu *v)
 	}
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(sub));
 	if (leaf == 1) {
-		c |= CPUID_1_ECX_HYPERVISOR;
+		c = cpuid_1_ecx_guest_osxsave(c) | CPUID_1_ECX_HYPERVISOR;
 		c &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_X2APIC);
 		b = (b & ((1u << CPUID_1_EBX_APIC_ID_SHIFT) - 1)) |
 		    v->vm->apic.id << CPUID_1_EBX_APIC_ID_SHIFT;

@@ -2,13 +2,17 @@
  * vmx/io.c - I/O instruction exits: IN/OUT of 1, 2 or 4 bytes, and the string
  * forms INS/OUTS with or without REP. Every port exits (the I/O bitmaps are
  * all ones), so a port no device claims is "unassigned": reads give all ones,
- * writes are dropped (CONTRACTS.md 2). SDM Vol. 3C, "Exit Qualification for
+ * writes are dropped (CONTRACTS.md 2). The memory side of INS/OUTS is RAM or
+ * the MMIO bus, like any guest access. SDM Vol. 3C, "Exit Qualification for
  * I/O Instructions" and "VM-Exit Instruction-Information Field" (INS/OUTS).
  */
 #include "vmx/vmx_priv.h"
 
 #define RFLAGS_DF          BIT(10)
 #define STRING_IO_BATCH    4096	/* iterations per exit; the guest re-executes */
+#define SEG_SS             2	/* Sreg encoding of SS */
+#define EXC_SS             12
+#define EXC_GP             13
 
 static u64 size_mask(u32 bytes)
 {
@@ -26,6 +30,40 @@ static u64 string_segment_base(u32 seg)
 	return seg < 6 ? vmcs_readnat(bases[seg]) : 0;
 }
 
+/* The guest-physical pages of one element of a string I/O instruction: an
+ * element that straddles a page boundary has each page translated on its
+ * own. The last translation is cached across iterations (it is the same
+ * page for up to 4096 of them). */
+struct string_pages {
+	u64 gla_page, gpa_page;
+	bool valid;
+};
+
+static int string_translate(struct vcpu *v, struct string_pages *c, u64 gla, bool write,
+			    u64 *gpa)
+{
+	u64 page = gla & ~(PAGE_SIZE - 1);
+	if (!c->valid || c->gla_page != page) {
+		if (vcpu_translate(v, page, write, &c->gpa_page)) {
+			c->valid = false;
+			return -EFAULT;		/* #PF or #GP injected */
+		}
+		c->gla_page = page;
+		c->valid = true;
+	}
+	*gpa = c->gpa_page | (gla & (PAGE_SIZE - 1));
+	return 0;
+}
+
+/*
+ * INS and OUTS with or without REP (SDM Vol. 2B, "INS/INSB/INSW/INSD", "OUTS/
+ * OUTSB/OUTSW/OUTSD"): the memory operand is ES:rDI (INS) or seg:rSI (OUTS)
+ * by the address size, stepping down when DF is set. Memory is reached as
+ * the guest sees it: guest RAM directly, anything else (IORAM, the xAPIC
+ * page, unassigned addresses, which read all ones and are logged) through
+ * the MMIO bus (vm_phys_access). At most STRING_IO_BATCH iterations per
+ * exit; the guest re-executes the REP for the rest.
+ */
 static void string_io(struct vcpu *v, u64 qual)
 {
 	struct vm *vm = v->vm;
@@ -40,25 +78,43 @@ static void string_io(struct vcpu *v, u64 qual)
 	s64 step = (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_DF) ? -(s64)size : (s64)size;
 	u64 count = rep ? r[GUEST_RCX] & amask : 1;
 	u64 base = string_segment_base(seg);
+	struct string_pages pages = { 0 };
 	u64 done = 0;
+	/* Outside 64-bit mode the memory operand obeys its segment's limit
+	 * and type, checked here for every element: the CPU exits before it
+	 * looks at the memory operand (SDM Vol. 3C, "Relative Priority of
+	 * Faults and VM Exits": only privilege and I/O-permission faults come
+	 * first). A failing element raises #GP(0) (#SS(0) for SS) with the
+	 * elements before it done, as on a CPU. */
+	bool check = !(vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L);
+	struct vseg sc = { 0 };
+	if (check)
+		vseg_read(seg, &sc);
 
 	while (done < count && done < STRING_IO_BATCH) {
 		u64 gla = base + (r[idx] & amask);
-		u64 gpa;
-		u32 val = 0;
-		if (vcpu_translate(v, gla, in, &gpa))
-			return;		/* #PF injected; nothing done for this element */
-		void *p = vm_gpa_to_hva(vm, gpa, size);
+		u32 first = (u32)MIN((u64)size, PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
+		u64 gpa, gpa2 = 0;
+		u8 val[4] = { 0 };
+
+		if (check && !vseg_access_ok(&sc, r[idx] & amask, size, in)) {
+			vcpu_inject_fault(v, seg == SEG_SS ? EXC_SS : EXC_GP, 0, 0);
+			return;
+		}
+		if (string_translate(v, &pages, gla, in, &gpa))
+			return;		/* fault injected; nothing done for this element */
+		if (first < size && string_translate(v, &pages, gla + first, in, &gpa2))
+			return;
 		if (in) {
-			vm_bus_read(vm, IOBUS_PIO, port, size, &val);
-			if (p)
-				memcpy(p, &val, size);
+			vm_bus_read(vm, IOBUS_PIO, port, size, val);
+			vm_phys_access(vm, gpa, val, first, true);
+			if (first < size)
+				vm_phys_access(vm, gpa2, val + first, size - first, true);
 		} else {
-			if (p)
-				memcpy(&val, p, size);
-			else
-				val = (u32)size_mask(size);	/* unassigned memory reads all ones */
-			vm_bus_write(vm, IOBUS_PIO, port, size, &val);
+			vm_phys_access(vm, gpa, val, first, false);
+			if (first < size)
+				vm_phys_access(vm, gpa2, val + first, size - first, false);
+			vm_bus_write(vm, IOBUS_PIO, port, size, val);
 		}
 		r[idx] = (r[idx] & ~amask) | ((r[idx] + (u64)step) & amask);
 		done++;

@@ -9,10 +9,32 @@
  */
 #include "vmx/vmx_priv.h"
 
+/*
+ * An access to a guest-physical address that is not RAM: decode and emulate
+ * the instruction (vmx/guestmem.c), which either completes it, or raises in
+ * the guest the exception a real CPU would (#PF, #GP, #SS, #DE, and #UD for
+ * what cannot be emulated with emul_fail=ud).
+ *
+ * An exit during event delivery (SDM Vol. 3C, "Information for VM Exits That
+ * Occur During Event Delivery": IDT-vectoring information valid) came from
+ * the CPU pushing an exception or interrupt frame, or reading the IDT or a
+ * descriptor, in MMIO: no instruction made that access, so there is nothing
+ * to emulate. KVM reports the same case to user space as an internal error
+ * (KVM_INTERNAL_ERROR_DELIVERY_EV); doorbell stops the guest with the reason.
+ */
 void handle_ept_violation(struct vcpu *v, u64 qual)
 {
 	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	u32 vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+
 	v->emulated++;
+	if (vectoring & VECTORING_INFO_VALID) {
+		printk("vm %u: delivering vector %u touched guest-physical 0x%llx, which is "
+		       "not RAM (an IDT, GDT or stack in MMIO); event delivery is not emulated; "
+		       "stopping the guest\n", v->vm->index, intr_info_vector(vectoring), gpa);
+		vm_end(v->vm, VM_END_CRASH, 125);
+		return;
+	}
 	if (vmmio_emulate(v, gpa, qual))
 		return;
 	vm_end(v->vm, VM_END_CRASH, 125);

@@ -3,8 +3,9 @@
  * the few the guest may own outright (FS/GS bases, which the VMCS switches;
  * the SYSCALL MSRs and KERNEL_GS_BASE, which the hypervisor never uses).
  * Here: EFER (kept in step with IA-32e mode), IA32_APIC_BASE (emulated),
- * PAT and SYSENTER (VMCS fields), a few harmless read-only ones, and #GP for
- * the rest. SDM Vol. 3C, "MSR-Bitmap Address"; Vol. 4, "Model-Specific
+ * PAT and SYSENTER (VMCS fields), IA32_TSC_AUX (switched by MSR-load lists,
+ * so RDTSCP in the guest reads the guest's value and the host's never
+ * changes), a few harmless read-only ones, and #GP for the rest. SDM Vol. 3C, "MSR-Bitmap Address"; Vol. 4, "Model-Specific
  * Registers".
  */
 #include "vmx/vmx_priv.h"
@@ -58,7 +59,7 @@ void msr_bitmap_init(u8 *bitmap)
 {
 	memset(bitmap, 0xff, PAGE_SIZE);
 	static const u32 owned[] = { MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
-				     MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_TSC_AUX };
+				     MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK };
 	for (size_t i = 0; i < ARRAY_SIZE(owned); i++)
 		msr_passthrough(bitmap, owned[i]);
 }
@@ -85,6 +86,46 @@ void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0)
 	v->la57 = v->lma && (guest_cr4() & CR4_LA57);
 }
 
+/* IA32_TSC_AUX is what RDTSCP (enabled in the secondary controls) and RDPID
+ * return in ECX, natively, from the register itself. The guest's value must
+ * be in the register while the guest runs and the host's otherwise, so on
+ * the guest's first WRMSR the VM-entry MSR-load list gets {TSC_AUX, guest}
+ * and the VM-exit MSR-load list {TSC_AUX, host} (SDM Vol. 3C, "Loading MSRs"
+ * and "Loading Host State": entries are loaded in order, as WRMSR would).
+ * While the two values are equal the lists are off (count 0): a guest that
+ * never writes TSC_AUX, or writes the host's value, costs no entry or exit.
+ * Bits 63:32 are reserved: WRMSR of a value with any set is #GP (SDM Vol. 4,
+ * IA32_TSC_AUX). */
+static bool tsc_aux_write(struct vcpu *v, u64 val)
+{
+	if (val >> 32)
+		return false;
+	if (!v->tsc_aux_written) {
+		/* In VMX root operation the register holds the host's value. */
+		v->tsc_aux_host = (struct vmx_msr_entry){ .index = MSR_TSC_AUX,
+							  .value = rdmsr(MSR_TSC_AUX) };
+		v->tsc_aux_guest = (struct vmx_msr_entry){ .index = MSR_TSC_AUX };
+		vmcs_write64(VMCS_ENTRY_MSR_LOAD_ADDR, (u64)(uintptr_t)&v->tsc_aux_guest);
+		vmcs_write64(VMCS_EXIT_MSR_LOAD_ADDR, (u64)(uintptr_t)&v->tsc_aux_host);
+		v->tsc_aux_written = true;
+	}
+	v->tsc_aux_guest.value = val;
+	u32 n = val != v->tsc_aux_host.value ? 1 : 0;
+	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, n);
+	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, n);
+	return true;
+}
+
+void msr_report_tsc_aux(struct vcpu *v)
+{
+	if (!v->tsc_aux_written)
+		return;
+	u64 now = rdmsr(MSR_TSC_AUX);
+	printk("vm %u: guest IA32_TSC_AUX 0x%llx; the host's 0x%llx %s\n", v->vm->index,
+	       v->tsc_aux_guest.value, v->tsc_aux_host.value,
+	       now == v->tsc_aux_host.value ? "kept" : "CHANGED");
+}
+
 static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 {
 	switch (msr) {
@@ -95,6 +136,9 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_IA32_SYSENTER_ESP:*val = vmcs_readnat(VMCS_GUEST_IA32_SYSENTER_ESP); return true;
 	case MSR_IA32_SYSENTER_EIP:*val = vmcs_readnat(VMCS_GUEST_IA32_SYSENTER_EIP); return true;
 	case MSR_IA32_TSC:         *val = rdtsc(); return true;
+	case MSR_TSC_AUX:
+		*val = v->tsc_aux_written ? v->tsc_aux_guest.value : rdmsr(MSR_TSC_AUX);
+		return true;
 	case MSR_IA32_MISC_ENABLE: *val = MISC_ENABLE_FAST_STRINGS; return true;
 	case MSR_IA32_PLATFORM_ID:
 	case MSR_IA32_MTRRCAP:     /* no MTRRs offered */
@@ -127,6 +171,8 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 	case MSR_IA32_SYSENTER_CS:  vmcs_write32(VMCS_GUEST_IA32_SYSENTER_CS, (u32)val); return true;
 	case MSR_IA32_SYSENTER_ESP: vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_ESP, val); return true;
 	case MSR_IA32_SYSENTER_EIP: vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_EIP, val); return true;
+	case MSR_TSC_AUX:
+		return tsc_aux_write(v, val);
 	case MSR_IA32_MISC_ENABLE:
 	case MSR_IA32_MTRR_DEF_TYPE:
 		return true;	/* accepted and ignored */

@@ -62,6 +62,61 @@ static void vm_page_unmark(void *ctx, u64 gpa_page)
 	vm_flush_ept(vm);
 }
 
+/* The Linux name of -err, for messages. */
+static const char *errno_name(int err)
+{
+	switch (-err) {
+	case EPERM:  return "EPERM";
+	case EBADF:  return "EBADF";
+	case ENOMEM: return "ENOMEM";
+	case EEXIST: return "EEXIST";
+	case EINVAL: return "EINVAL";
+	case ENOSPC: return "ENOSPC";
+	default:     return "errno";
+	}
+}
+
+/* Why an ioeventfd= word was refused (r, from ioeventfd_ioctl's rules in
+ * iobus/iobus.h, checked in the same order), in words; args is NULL when
+ * the SPEC did not parse. */
+static void ioeventfd_refusal(char *buf, size_t size, struct vm *vm,
+			      const struct doorbell_ioeventfd *args, int r)
+{
+	bool pio = args && (args->flags & DOORBELL_IOEVENTFD_FLAG_PIO);
+	const char *owner;
+
+	if (!args) {
+		fmt_snprintf(buf, size, "not pio:ADDR:LEN:EVENT[:DATAMATCH] or mmio:...");
+	} else if (r == -EINVAL) {
+		if (args->len != 0 && args->len != 1 && args->len != 2 &&
+		    args->len != 4 && args->len != 8)
+			fmt_snprintf(buf, size, "LEN %u is not 0, 1, 2, 4 or 8", args->len);
+		else if (args->len == 0)
+			fmt_snprintf(buf, size, "LEN 0 is only for MMIO without DATAMATCH");
+		else
+			fmt_snprintf(buf, size, "ADDR + LEN wraps around");
+	} else if (r == -EBADF) {
+		fmt_snprintf(buf, size, "event %d is not in 0..%u", args->event,
+			     IOEVENTFD_MAX_EVENTS - 1);
+	} else if (r == -EPERM && pio && args->addr <= 0xffff &&
+		   (owner = vm_port_owner((u16)args->addr)) != NULL) {
+		fmt_snprintf(buf, size, "port 0x%llx belongs to %s", args->addr, owner);
+	} else if (r == -EPERM && pio) {
+		fmt_snprintf(buf, size, "ports 0x%llx+%u: past 0xffff or used by an emulated device",
+			     args->addr, args->len);
+	} else if (r == -EPERM) {
+		fmt_snprintf(buf, size, "0x%llx is outside the doorbell window 0x%llx:0x%llx",
+			     args->addr, boot_cfg.doorbell_window_base,
+			     boot_cfg.doorbell_window_size);
+	} else if (r == -EEXIST) {
+		fmt_snprintf(buf, size, "a doorbell there already collides with it");
+	} else if (r == -ENOSPC) {
+		fmt_snprintf(buf, size, "VM %u holds the most doorbells already", vm->index);
+	} else {
+		fmt_snprintf(buf, size, "out of memory");
+	}
+}
+
 /* The VM's I/O space: buses with the emulated devices, the doorbell window
  * and lookup mode from the command line, and the command line's ioeventfd=
  * doorbells (for guests that cannot make hypercalls). */
@@ -86,12 +141,18 @@ static int vm_io_init(struct vm *vm)
 	for (u32 i = 0; i < boot_cfg.ioeventfd_count; i++) {
 		const char *spec = boot_cfg.ioeventfd[i];
 		struct doorbell_ioeventfd args;
-		r = ioeventfd_parse_spec(spec, &args);
-		if (!r)
-			r = ioeventfd_ioctl(&vm->io, &args);
-		if (vm->index == 0)
-			printk(r ? "cmdline: ioeventfd=%s refused (%d)\n"
-				 : "cmdline: ioeventfd=%s registered\n", spec, r);
+		bool parsed = ioeventfd_parse_spec(spec, &args) == 0;
+		r = parsed ? ioeventfd_ioctl(&vm->io, &args) : -EINVAL;
+		if (vm->index != 0)
+			continue;
+		if (!r) {
+			printk("cmdline: ioeventfd=%s registered\n", spec);
+		} else {
+			char why[96];
+			ioeventfd_refusal(why, sizeof(why), vm, parsed ? &args : NULL, r);
+			printk("cmdline: ioeventfd=%s refused (%d %s): %s\n", spec, r,
+			       errno_name(r), why);
+		}
 	}
 	return 0;
 }
@@ -107,6 +168,7 @@ static const struct ept_ops kernel_ept_ops = {
  * and information block. Returns 0 or -errno after printing why. */
 static int vm_create(u32 index, const struct mb2_info *mb)
 {
+	u64 free_before = mm_free_bytes();
 	struct vm *vm = page_alloc(VM_STRUCT_PAGES);
 	if (!vm)
 		return -ENOMEM;
@@ -119,8 +181,10 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 	vm->events = page_alloc(EVENT_SET_PAGES);
 	vm->ioram = page_alloc(IORAM_SIZE / PAGE_SIZE);
 	if (!vm->ioram || !vm->ram || !vm->io_bitmap || !vm->msr_bitmap || !vm->vcpu.vmcs || !vm->events) {
-		printk("vm %u: not enough memory for %llu MiB of guest RAM and its tables\n",
-		       index, boot_cfg.guest_mem_mib);
+		printk("vm %u: not enough memory for %llu MiB of guest RAM and its tables: "
+		       "%llu MiB were free for it (guest RAM needs one 2 MiB-aligned block; "
+		       "use a smaller guest_mem= or fewer vcpus=)\n",
+		       index, boot_cfg.guest_mem_mib, free_before / MiB);
 		return -ENOMEM;
 	}
 	vm->vcpu.vm = vm;
@@ -169,8 +233,24 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 	return 0;
 }
 
-int vms_prepare(const struct mb2_info *mb)
+int vms_prepare(const struct mb2_info *mb_in)
 {
+	/* The guest's command line and its modules' strings reach the guest
+	 * verbatim: the boot loader's quoting is undone once, here. */
+	static struct mb2_info mb_copy;
+	const struct mb2_info *mb = &mb_copy;
+
+	mb_copy = *mb_in;
+	for (u32 i = 0; i < mb_copy.module_count; i++) {
+		const char *s = mb_in->modules[i].string;
+		size_t n = strlen(s) + 1;
+		char *d = kmalloc(n);
+		if (!d)
+			return -ENOMEM;
+		cmdline_unquote_loader(d, n, s);
+		mb_copy.modules[i].string = d;
+	}
+
 	if (mb->module_count == 0) {
 		printk("guest: no guest: the first multiboot2 module must be a multiboot "
 		       "kernel (tools/run --guest FILE)\n");
@@ -208,6 +288,7 @@ int vm_run_on_this_cpu(u32 index)
 		vm->running = true;
 		iobus_reader_online(&vm->io.ep, 0);
 		vcpu_run(&vm->vcpu);
+		msr_report_tsc_aux(&vm->vcpu);
 		iobus_reader_offline(&vm->io.ep, 0);
 	} else {
 		vm_end(vm, VM_END_CRASH, 125);

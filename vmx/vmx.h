@@ -38,6 +38,15 @@ struct store_cache {
 	u32 mode;
 };
 
+/* One entry of a VM-entry or VM-exit MSR-load list (SDM Vol. 3C, "VM-Entry
+ * Controls for MSRs", "VM-Exit Controls for MSRs": 16 bytes, the list
+ * 16-byte aligned). */
+struct vmx_msr_entry {
+	u32 index;
+	u32 reserved;
+	u64 value;
+} __attribute__((aligned(16)));
+
 struct vcpu {
 	struct guest_regs regs;		/* first: entry.asm stores here */
 	struct vm *vm;
@@ -62,6 +71,11 @@ struct vcpu {
 	u64 len_disagree;		/* fastmmio_len=check: the VMCS's
 					 * instruction length was not ours */
 	u64 last_progress_tsc;		/* watchdog (guest_timeout=) */
+	/* IA32_TSC_AUX (vmx/msr.c): once the guest wrote it, its value is
+	 * tsc_aux_guest.value, loaded on VM entry and the host's reloaded on
+	 * VM exit while the two differ (one-entry MSR-load lists). */
+	bool tsc_aux_written;
+	struct vmx_msr_entry tsc_aux_guest, tsc_aux_host;
 };
 
 /* Result of running a VM: the guest's exit code, or why it was stopped. */

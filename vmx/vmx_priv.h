@@ -258,7 +258,13 @@ void vcpu_inject_ud(struct vcpu *v);
 void handle_io_instruction(struct vcpu *v, u64 qual);	/* vmx/io.c */
 void handle_msr_read(struct vcpu *v, u64 qual);		/* vmx/msr.c */
 void handle_msr_write(struct vcpu *v, u64 qual);
+/* After the guest's last exit: "vm N: guest IA32_TSC_AUX X; the host's Y
+ * kept" if the guest wrote TSC_AUX (the register checked, in root mode). */
+void msr_report_tsc_aux(struct vcpu *v);
 void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
+/* CPUID leaf 1's ECX with OSXSAVE (bit 27) = the guest's CR4.OSXSAVE, for
+ * handle_cpuid (vmx/cr.c). Needs the guest's VMCS current. */
+u32 cpuid_1_ecx_guest_osxsave(u32 ecx);
 /* Keeps EFER.LMA, the IA-32e entry control and the vCPU's cached paging
  * state (v->lma, v->paging) in step with EFER and CR0 (vmx/msr.c). */
 void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0);
@@ -266,6 +272,8 @@ void handle_ept_violation(struct vcpu *v, u64 qual);	/* vmx/mmio.c */
 /* The exits that carry doorbells: the fast path first (vmx/run.c), then
  * handle_ept_violation or handle_io_instruction. */
 void handle_ept_misconfig(struct vcpu *v, u64 qual);
+void handle_undefined_instruction(struct vcpu *v, u64 qual);	/* vmx/undef.c */
+void handle_task_switch(struct vcpu *v, u64 qual);
 void handle_io_exit(struct vcpu *v, u64 qual);
 void handle_cpuid(struct vcpu *v, u64 qual);		/* vmx/run.c */
 void handle_vmcall(struct vcpu *v, u64 qual);
@@ -276,9 +284,36 @@ int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa);
 /* Decodes and emulates the instruction that faulted on gpa (vmx/guestmem.c).
  * False (after printing why) when it cannot: the guest must be stopped. */
 bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual);
+/* Reads or writes [gpa, gpa + size), inside one page, as the guest would:
+ * guest RAM by copy, anything else through the MMIO bus in pieces of at
+ * most 8 bytes at the guest's own alignment (unassigned: reads all ones,
+ * writes dropped, logged). vmx/guestmem.c. */
+void vm_phys_access(struct vm *vm, u64 gpa, u8 *buf, u32 size, bool write);
+/* A guest segment register's hidden part, from the VMCS (vmx/guestmem.c):
+ * vseg_read fills it for seg (enum emul_seg order: ES CS SS DS FS GS);
+ * vseg_access_ok says whether [off, off + size) may be read or written
+ * through it outside 64-bit mode (SDM Vol. 3A, "Limit Checking", "Type
+ * Checking"; unusable segments allow nothing). */
+struct vseg {
+	u64 base;
+	u32 limit;
+	u32 ar;
+};
+void vseg_read(u32 seg, struct vseg *c);
+bool vseg_access_ok(const struct vseg *c, u64 off, u32 size, bool write);
+/* Injects hardware exception vector at the current RIP, with error_code if
+ * the vector has one, and CR2 = cr2 for #PF (vmx/guestmem.c). */
+void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2);
+/* Loads segment register seg (enum emul_seg; EMUL_NR_SEGS: the task
+ * register) with sel for an emulated MOV Sreg or LTR, with the SDM's checks
+ * (vmx/segload.c). 0, EMUL_FAULT(vector, error code), or -errno. */
+struct gwalk_regs;
+int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u16 sel);
 /* Logs an access nobody answers (rate-limited). */
 void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write);
 
+/* The emulated device on a port ("COM1"), or NULL (vmx/devices.c). */
+const char *vm_port_owner(u16 port);
 /* Registers the emulated devices on vm's buses (vmx/devices.c). */
 int vm_devices_register(struct vm *vm);
 /* Makes and registers the synchronous device (vmx/syncdev.c). */

@@ -1,7 +1,8 @@
 /*
  * guest/bad/spin.c - a guest that never exits and never yields: interrupts
- * off, a jump to itself. The hypervisor's run must end by its time limit
- * (tools/run: status 124), and other VMs must not notice.
+ * off, a jump to itself. The hypervisor's watchdog (guest_timeout=, the
+ * VMX-preemption timer) stops it and reports "vm N: guest timed out with
+ * status 125" (boot test bochs-bad-spin), and other VMs must not notice.
  */
 #include "lib/guest.h"
 

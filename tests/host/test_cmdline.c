@@ -107,7 +107,7 @@ TEST(test_fastmmio_len)
 
 TEST(test_every_key)
 {
-	CHECK_EQ(run("vcpus=15 notify=poll trace=1 guest_mem=4096 "
+	CHECK_EQ(run("vcpus=15 notify=poll trace=1 guest_mem=4064 "
 		     "doorbell_window=0x100000000:0x200000 guest_timeout=3600000 "
 		     "lookup=linear ioeventfd=mmio,0xd0000000,4,7 ioeventfd=pio,0x510,2,8"),
 		 0);
@@ -115,7 +115,7 @@ TEST(test_every_key)
 	CHECK_EQ(cfg.vcpus, 15);
 	CHECK_EQ(cfg.notify, NOTIFY_POLL);
 	CHECK_EQ(cfg.trace, true);
-	CHECK_EQ(cfg.guest_mem_mib, 4096);
+	CHECK_EQ(cfg.guest_mem_mib, 4064);
 	CHECK_EQ(cfg.doorbell_window_base, 0x100000000ull);
 	CHECK_EQ(cfg.doorbell_window_size, 0x200000);
 	CHECK_EQ(cfg.guest_timeout_ms, 3600000);
@@ -126,14 +126,14 @@ TEST(test_every_key)
 
 	/* And back to the other values, with the lower bounds. */
 	CHECK_EQ(run("vcpus=1 notify=ipi trace=0 guest_mem=2 guest_timeout=0 "
-		     "lookup=binary doorbell_window=4096:4096"), 0);
+		     "lookup=binary doorbell_window=0x200000:4096"), 0);
 	CHECK_EQ(cfg.vcpus, 1);
 	CHECK_EQ(cfg.notify, NOTIFY_IPI);
 	CHECK_EQ(cfg.trace, false);
 	CHECK_EQ(cfg.guest_mem_mib, 2);
 	CHECK_EQ(cfg.guest_timeout_ms, 0);
 	CHECK_EQ(cfg.lookup, LOOKUP_BINARY);
-	CHECK_EQ(cfg.doorbell_window_base, 0x1000);
+	CHECK_EQ(cfg.doorbell_window_base, 0x200000);
 	CHECK_EQ(cfg.doorbell_window_size, 0x1000);
 
 	/* Hex works wherever a number is read. */
@@ -221,6 +221,22 @@ TEST(test_enum_errors)
 	CHECK_EQ(cfg.lookup, LOOKUP_LINEAR);
 }
 
+TEST(test_emul_fail)
+{
+	CHECK_EQ(run(""), 0);
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_UD);
+	CHECK_EQ(run("emul_fail=stop"), 0);
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_STOP);
+	CHECK_EQ(run("emul_fail=stop emul_fail=ud"), 0);
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_UD);
+	CHECK_EQ(run("emul_fail=stop emul_fail=halt"), 1);
+	CHECK_STR(W.msg[0], "cmdline: emul_fail=halt is not ud or stop, keeping stop");
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_STOP);
+	CHECK_EQ(run("emul_fail="), 1);
+	CHECK_STR(W.msg[0], "cmdline: emul_fail= is not ud or stop, keeping ud");
+	CHECK_EQ(cfg.emul_fail, EMUL_FAIL_UD);
+}
+
 TEST(test_number_ranges)
 {
 	CHECK_EQ(run("guest_mem=1"), 1);
@@ -269,6 +285,75 @@ TEST(test_doorbell_window_errors)
 	CHECK_EQ(run("doorbell_window=0x10000:0x1000 doorbell_window=1:2"), 1);
 	CHECK_STR(W.msg[0], "cmdline: doorbell_window=1:2: SIZE must be a non-zero multiple of 0x1000, keeping 0x10000:0x1000");
 	CHECK_EQ(cfg.doorbell_window_base, 0x10000);
+}
+
+/* A window over an emulated device would hold doorbells that never fire: the
+ * device takes the write first (issue 10). */
+TEST(test_doorbell_window_over_a_device)
+{
+	CHECK_EQ(run("doorbell_window=0xfee00000:0x1000"), 1);
+	CHECK_STR(W.msg[0], "cmdline: doorbell_window=0xfee00000:0x1000: window overlaps "
+		  "the xAPIC page at 0xfee00000, keeping 0xd0000000:0x10000000");
+	CHECK(is_default(&cfg));
+	CHECK_EQ(run("doorbell_window=0xf0000000:0x10000000"), 1);
+	CHECK_STR(W.msg[0], "cmdline: doorbell_window=0xf0000000:0x10000000: window overlaps "
+		  "the synchronous device at 0xfe000000, keeping 0xd0000000:0x10000000");
+	CHECK_EQ(run("doorbell_window=0xff00f000:0x1000"), 1);
+	CHECK_STR(W.msg[0], "cmdline: doorbell_window=0xff00f000:0x1000: window overlaps "
+		  "pc-testdev IORAM at 0xff000000, keeping 0xd0000000:0x10000000");
+	CHECK_EQ(run("doorbell_window=0xfdfff000:0x2000"), 1);	/* last page before + first */
+	CHECK_EQ(run("doorbell_window=0xfedff000:0x2000"), 1);	/* up to the xAPIC page */
+	CHECK_EQ(run("doorbell_window=0xfe001000:0x1000"), 0);	/* just after a device */
+	CHECK_EQ(run("doorbell_window=0xfdfff000:0x1000"), 0);	/* just before */
+	CHECK_EQ(run("doorbell_window=0xff010000:0x1000"), 0);	/* just after IORAM */
+	CHECK_EQ(cfg.doorbell_window_base, 0xff010000ull);
+}
+
+/* guest_mem= is accepted only up to what fits below the window and devices,
+ * wherever doorbell_window= stands on the line. */
+TEST(test_guest_mem_fits)
+{
+	CHECK_EQ(run("guest_mem=3328"), 0);		/* ends at 0xd0000000 */
+	CHECK_EQ(cfg.guest_mem_mib, 3328);
+	CHECK_EQ(run("guest_mem=3329"), 1);
+	CHECK_STR(W.msg[0], "cmdline: guest_mem=3329 does not fit: guest RAM must end below "
+		  "the doorbell window at 0xd0000000, so at most 3328 MiB; keeping 64");
+	CHECK_EQ(cfg.guest_mem_mib, 64);
+	CHECK_EQ(run("guest_mem=4096 doorbell_window=0x100000000:0x1000"), 1);
+	CHECK_STR(W.msg[0], "cmdline: guest_mem=4096 does not fit: guest RAM must end below "
+		  "the synchronous device at 0xfe000000, so at most 4064 MiB; keeping 64");
+	CHECK_EQ(run("guest_mem=4000 doorbell_window=0x100000000:0x1000"), 0);
+	CHECK_EQ(cfg.guest_mem_mib, 4000);
+	CHECK_EQ(run("doorbell_window=0x1000000:0x1000 guest_mem=32"), 1);
+	CHECK_STR(W.msg[0], "cmdline: guest_mem=32 does not fit: guest RAM must end below "
+		  "the doorbell window at 0x1000000, so at most 16 MiB; keeping 64");
+	CHECK_EQ(run("guest_mem=16 doorbell_window=0x1000000:0x1000"), 0);
+}
+
+static const char *unq(const char *s)
+{
+	static char buf[256];
+	size_t n = cmdline_unquote_loader(buf, sizeof(buf), s);
+	CHECK_EQ(n, strlen(buf));
+	return buf;
+}
+
+/* What GRUB 2.06 makes of module2 arguments, and back (grub-core/lib/cmdline.c). */
+TEST(test_unquote_loader)
+{
+	CHECK_STR(unq(""), "");
+	CHECK_STR(unq("exit=7 hello-arg"), "exit=7 hello-arg");
+	CHECK_STR(unq("\"a  b \""), "a  b ");			/* one argument with spaces */
+	CHECK_STR(unq("x\\\"y"), "x\"y");				/* x"y */
+	CHECK_STR(unq("a\\\\b"), "a\\b");				/* a\b */
+	CHECK_STR(unq("\\'q\\'"), "'q'");
+	CHECK_STR(unq("\"\\\"; echo INJECTED; \\\"\""), "\"; echo INJECTED; \"");
+	CHECK_STR(unq("$HOME;x"), "$HOME;x");
+	CHECK_STR(unq("\\n\\"), "\\n\\");			/* not GRUB's: kept */
+	char small[4];
+	CHECK_EQ(cmdline_unquote_loader(small, sizeof(small), "\"abcdef\""), 6);
+	CHECK_STR(small, "abc");
+	CHECK_EQ(cmdline_unquote_loader(NULL, 0, "ab"), 2);
 }
 
 TEST(test_ioeventfd)
@@ -340,10 +425,14 @@ int main(void)
 	RUN(test_long_word_is_cut_in_message);
 	RUN(test_vcpus_errors);
 	RUN(test_enum_errors);
+	RUN(test_emul_fail);
 	RUN(test_number_ranges);
 	RUN(test_doorbell_window_errors);
 	RUN(test_ioeventfd);
 	RUN(test_warn_null_and_count);
+	RUN(test_doorbell_window_over_a_device);
+	RUN(test_guest_mem_fits);
+	RUN(test_unquote_loader);
 	RUN(test_latency);
 	return TEST_SUMMARY();
 }

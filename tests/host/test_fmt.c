@@ -55,6 +55,52 @@ TEST(test_truncation)
 	CHECK_EQ(fmt_snprintf(NULL, 0, "%d", 12345), 5);
 }
 
+/* printk's 512-byte buffer with a longer line: the line is cut, says how much
+ * was dropped, and still ends with a newline (issue 10: glued lines). */
+TEST(test_cut_line)
+{
+	char buf[512], line[700];
+	memset(line, 'k', sizeof(line));
+	line[sizeof(line) - 2] = '\n';
+	line[sizeof(line) - 1] = '\0';
+
+	int n = fmt_snprintf(buf, sizeof(buf), "%s", line);
+	CHECK_EQ(n, 699);
+	size_t len = fmt_cut_line(buf, sizeof(buf), (size_t)n);
+	CHECK_EQ(len, strlen(buf));
+	CHECK(len <= sizeof(buf) - 1);
+	CHECK_EQ(buf[len - 1], '\n');
+	CHECK(strstr(buf, " [line cut: 228 bytes more]\n") != NULL);
+	CHECK_EQ(strspn(buf, "k"), sizeof(buf) - 1 - 40);	/* 471 kept */
+	/* 471 kept + 228 cut = the 699 the line had. */
+
+	/* A line that fits is left alone, newline or not. */
+	n = fmt_snprintf(buf, sizeof(buf), "short\n");
+	CHECK_EQ(fmt_cut_line(buf, sizeof(buf), (size_t)n), 6);
+	CHECK_STR(buf, "short\n");
+	n = fmt_snprintf(buf, sizeof(buf), "%s", "no newline");
+	CHECK_EQ(fmt_cut_line(buf, sizeof(buf), (size_t)n), 10);
+	CHECK_STR(buf, "no newline");
+	/* Exactly full (511 characters): not cut. */
+	memset(line, 'x', 511);
+	line[511] = '\0';
+	n = fmt_snprintf(buf, sizeof(buf), "%s", line);
+	CHECK_EQ(fmt_cut_line(buf, sizeof(buf), (size_t)n), 511);
+	/* 512: cut, by one byte plus the marker's room. */
+	memset(line, 'x', 512);
+	line[512] = '\0';
+	n = fmt_snprintf(buf, sizeof(buf), "%s", line);
+	len = fmt_cut_line(buf, sizeof(buf), (size_t)n);
+	CHECK(strstr(buf, " [line cut: 41 bytes more]\n") != NULL);
+	CHECK_EQ(buf[len - 1], '\n');
+
+	/* A buffer too small for the note still ends the line. */
+	char tiny[8];
+	n = fmt_snprintf(tiny, sizeof(tiny), "%s", "abcdefghij");
+	CHECK_EQ(fmt_cut_line(tiny, sizeof(tiny), (size_t)n), 7);
+	CHECK_STR(tiny, "abcdef\n");
+}
+
 TEST(test_parse_u64)
 {
 	u64 v = 0;
@@ -80,5 +126,6 @@ int main(void)
 	RUN(test_strings_and_misc);
 	RUN(test_truncation);
 	RUN(test_parse_u64);
+	RUN(test_cut_line);
 	return TEST_SUMMARY();
 }
