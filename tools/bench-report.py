@@ -21,6 +21,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,10 +72,12 @@ def parse_log(path):
         return rows, ["cannot read %s: %s" % (path, e)]
     for n, line in enumerate(text.splitlines(), 1):
         line = line.rstrip("\r")
-        if not line.startswith("BENCH "):
+        # With several VMs doorbell prefixes each guest line with "vm N: ".
+        m = re.match(r"(vm [0-9]+: )?BENCH (.*)$", line)
+        if not m:
             continue
         try:
-            rows.append(json.loads(line[len("BENCH "):]))
+            rows.append(json.loads(m.group(2)))
         except ValueError as e:
             problems.append("%s:%d: BENCH line is not JSON (%s)" % (path, n, e))
     return rows, problems
