@@ -477,9 +477,11 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 	if (cfg_eax & HV_CFG_TRACE)
 		printf("bench: trace=1 is on: every exit prints a line, so the figures "
 		       "below measure the tracing, not the paths\n");
-	printf("bench: %u ops per path, %s-bit guest, platform %s, latency %s\n", (u32)ops,
-	       sizeof(long) == 8 ? "64" : "32", platform,
-	       cfg_eax & HV_CFG_LATENCY ? "on" : "off (p50, p99, max: null)");
+	printf("bench: %u ops per path, %s-bit guest, platform %s\n", (u32)ops,
+	       sizeof(long) == 8 ? "64" : "32", platform);
+	printf("bench: latency=%s\n", cfg_eax & HV_CFG_LATENCY
+	       ? "1: p50, p99, max and the service core's cycles per event"
+	       : "0: p50, p99, max and service cycles per event are null");
 
 	if (want("null-cpuid"))
 		null_path("null-cpuid", loop_cpuid, ops);

@@ -167,7 +167,7 @@ FAKE
 chmod +x "$scratch/bin/bochs"
 got=$(PATH="$scratch/bin:$PATH" mk bench PLATFORM=bochs ARGS='vcpus=2 notify=poll' CPUS=3 TIMEOUT=30)
 if grep -q "^run: | cpu: model=tigerlake, count=3," <<<"$got" &&
-   grep -q "^run: | .*multiboot2 /boot/doorbell.elf 'platform=bochs' 'vcpus=2' 'notify=poll'$" <<<"$got" &&
+   grep -q "^run: | .*multiboot2 /boot/doorbell.elf 'platform=bochs' .*'vcpus=2' 'notify=poll'$" <<<"$got" &&
    grep -q '^bench: exit status 125$' <<<"$got"; then
 	echo "ok   make-bench-passes-vars"; passed=$((passed + 1))
 else
