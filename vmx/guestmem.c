@@ -653,6 +653,7 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 		       emul_describe(&insn, text, sizeof(text)), ctx.gpa);
 
 	u32 intr_before = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
+	bool tf_before = (ctx.rflags & RFLAGS_TF) != 0;
 	int len = emul_execute(&insn, &ctx);
 #ifdef EMUL_EXCEPTION
 	if (len == EMUL_EXCEPTION) {
@@ -695,5 +696,12 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY_INFO, intr &
 			     ~(intr_before & (GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS)));
 	}
+	/* A completed instruction executed with RFLAGS.TF set traps after it
+	 * (SDM Vol. 3A, "Single-Step Exception Condition"): BS in the pending
+	 * debug exceptions delivers that #DB right after VM entry, as
+	 * vcpu_skip does for the instructions we skip. */
+	if (len && tf_before)
+		vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+			      vmcs_readnat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
 	return true;
 }

@@ -49,10 +49,15 @@ static void setup_controls(struct vm *vm)
 					PROC_BASED2_WBINVD_EXITING | PROC_BASED2_ENABLE_RDTSCP |
 					PROC_BASED2_ENABLE_INVPCID,
 					rdmsr(IA32_VMX_PROCBASED_CTLS2));
+	/* "Save debug controls" and "load debug controls": DR7 and
+	 * IA32_DEBUGCTL are the guest's own across exits. Without them every
+	 * VM exit loads DR7 = 0x400 (SDM Vol. 3C, "Loading Host Control
+	 * Registers, Debug Registers, MSRs") and the guest's breakpoints
+	 * vanish. */
 	u32 exit = ctl(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_EFER | VM_EXIT_LOAD_EFER |
-		       VM_EXIT_SAVE_PAT | VM_EXIT_LOAD_PAT,
+		       VM_EXIT_SAVE_PAT | VM_EXIT_LOAD_PAT | VM_EXIT_SAVE_DEBUG_CONTROLS,
 		       IA32_VMX_EXIT_CTLS, IA32_VMX_TRUE_EXIT_CTLS);
-	u32 entry = ctl(VM_ENTRY_LOAD_EFER | VM_ENTRY_LOAD_PAT,
+	u32 entry = ctl(VM_ENTRY_LOAD_EFER | VM_ENTRY_LOAD_PAT | VM_ENTRY_LOAD_DEBUG_CONTROLS,
 			IA32_VMX_ENTRY_CTLS, IA32_VMX_TRUE_ENTRY_CTLS);
 
 	vmcs_write32(VMCS_PIN_BASED_CTLS, pin);
