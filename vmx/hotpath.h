@@ -274,17 +274,17 @@ static __always_inline void vmcall_exit(struct vcpu *v)
 	/* KVM's rule: hypercalls come from ring 0 only. */
 	if (unlikely(guest_cpl() != 0)) {
 		r[GUEST_RAX] = HC_EPERM;
-	} else if ((u32)r[GUEST_RAX] > HC_NOTIFY) {
-		/* No such hypercall (CONTRACTS.md 3). Exact in every mode: when
-		 * the low 32 bits already name no hypercall, the number does
-		 * not either, whatever width the mode gives it. */
-		r[GUEST_RAX] = (u64)-ENOSYS;
 	} else if (r[GUEST_RAX] == HC_NOTIFY && r[GUEST_RBX] < EVENTS_PER_VM) {
 		/* The hypercall doorbell, inline. Compared at full width: a
 		 * 32-bit guest whose registers' upper halves are not zero
 		 * goes through the dispatcher, which ignores them. */
 		event_signal(v->vm->events, (u32)r[GUEST_RBX]);
 		r[GUEST_RAX] = 0;
+	} else if ((u32)r[GUEST_RAX] > HC_NOTIFY) {
+		/* No such hypercall (CONTRACTS.md 3). Exact in every mode: when
+		 * the low 32 bits already name no hypercall, the number does
+		 * not either, whatever width the mode gives it. */
+		r[GUEST_RAX] = (u64)-ENOSYS;
 	} else {
 		r[GUEST_RAX] = (u64)hypercall_dispatch(v);
 	}
