@@ -11,7 +11,6 @@
 #define RFLAGS_IF_BIT           BIT(9)
 #define EXC_UD                  6
 #define EXC_GP                  13
-#define HC_ENOSYS               ((u64)-ENOSYS)
 
 void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags)
 {

@@ -22,7 +22,6 @@
 #define CPUID_1_EBX_APIC_ID_SHIFT 24
 #define CPUID_HV_LEAF           0x40000000u
 #define HC_EPERM                ((u64)-EPERM)
-#define HC_NOTIFY               3	/* CONTRACTS.md 3; vmx/hypercall.c has them all */
 
 /*
  * The guest-physical address of guest-linear gla under 4-level paging, by

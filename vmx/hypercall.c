@@ -6,9 +6,6 @@
  */
 #include "vmx/vmx_priv.h"
 
-#define HC_IOEVENTFD   1
-#define HC_EVENT_READ  2
-#define HC_NOTIFY      3
 
 /* EVENT_READ waits at most this long for the service core to catch up with
  * every signal raised so far. Generous: the service core normally needs

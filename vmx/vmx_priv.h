@@ -251,6 +251,11 @@ static inline void vcpu_skip_instruction(struct vcpu *v)
 {
 	vcpu_skip(v, vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
 }
+/* Hypercall numbers (CONTRACTS.md 3): NOTIFY is taken inline by the VMCALL
+ * exit (vmx/hotpath.h), the rest by hypercall_dispatch. */
+#define HC_IOEVENTFD   1
+#define HC_EVENT_READ  2
+#define HC_NOTIFY      3
 /* VMCALL (vmx/hypercall.c): returns the value for RAX. */
 s64 hypercall_dispatch(struct vcpu *v);
 void vcpu_inject_gp(struct vcpu *v);
