@@ -80,8 +80,8 @@ bool pci_conf1_target(u32 config_address, u16 port, u32 len,
 #define PCI_HEADER_TYPE_NORMAL  0x00	/* type 0, single function */
 
 /* What a configuration write changed (pci_cfg_write's result). */
-#define PCI_CHANGED_COMMAND     BIT(0)
-#define PCI_CHANGED_BAR(n)      BIT(1 + (n))
+#define PCI_CHANGED_COMMAND     1u
+#define PCI_CHANGED_BAR(n)      (1u << (1 + (n)))
 
 struct pci_id {
 	u16 vendor, device;

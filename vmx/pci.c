@@ -102,18 +102,6 @@ static bool doorbell_args(struct vm_pci *p, struct doorbell_ioeventfd *a)
 	return true;
 }
 
-static void doorbell_off(struct vm_pci *p)
-{
-	if (!p->doorbell)
-		return;
-	p->db.flags |= DOORBELL_IOEVENTFD_FLAG_DEASSIGN;
-	int r = ioeventfd_hv_ioctl(&p->vm->io, &p->db);
-	if (r)
-		printk("vm %u: pci-testdev: removing the doorbell at 0x%llx failed (%d)\n",
-		       p->vm->index, p->db.addr, r);
-	p->doorbell = false;
-}
-
 /* Signals handled for the current test's event since the last call, added
  * to its count (after waiting for the service core to catch up). */
 static void doorbell_sync(struct vm_pci *p)
@@ -132,14 +120,33 @@ static void doorbell_sync(struct vm_pci *p)
 		pci_testdev_add_hits(&p->td, n);
 }
 
+/* Removes the doorbell. Its signals not yet in the count are added to it
+ * (keep: the test goes on, its BAR moves) or dropped (the test ended), so
+ * that none is left to a later run of the test. */
+static void doorbell_off(struct vm_pci *p, bool keep)
+{
+	u64 n;
+
+	if (!p->doorbell)
+		return;
+	if (keep) {
+		doorbell_sync(p);
+	} else if (event_read(p->vm->events, (u32)p->db.event, PCI_COUNT_TIMEOUT_US, &n)) {
+		printk("vm %u: pci-testdev: the service core did not catch up with event %d\n",
+		       p->vm->index, p->db.event);
+	}
+	p->db.flags |= DOORBELL_IOEVENTFD_FLAG_DEASSIGN;
+	int r = ioeventfd_hv_ioctl(&p->vm->io, &p->db);
+	if (r)
+		printk("vm %u: pci-testdev: removing the doorbell at 0x%llx failed (%d)\n",
+		       p->vm->index, p->db.addr, r);
+	p->doorbell = false;
+}
+
 static void doorbell_on(struct vm_pci *p)
 {
-	u64 stale;
-
 	if (p->doorbell || !doorbell_args(p, &p->db))
 		return;
-	/* Signals of an earlier run of this test belong to no count. */
-	event_read(p->vm->events, (u32)p->db.event, PCI_COUNT_TIMEOUT_US, &stale);
 	int r = ioeventfd_hv_ioctl(&p->vm->io, &p->db);
 	if (r) {
 		printk("vm %u: pci-testdev: a doorbell at 0x%llx could not be registered (%d); "
@@ -207,7 +214,7 @@ static void bar_unmap(struct vm_pci *p, u32 b)
 	if (!p->mapped[b])
 		return;
 	if (p->doorbell && ((p->db.flags & DOORBELL_IOEVENTFD_FLAG_PIO) != 0) == (b == BAR_IO))
-		doorbell_off(p);
+		doorbell_off(p, true);
 	r |= iobus_unregister(bus, a, p->testdev.bar_size[b], &p->bar[b].base);
 	for (u32 t = 0; t < PCI_TESTDEV_TESTS; t++) {
 		const struct pci_testdev_test *x = pci_testdev_test(t);
@@ -294,7 +301,7 @@ static int testdev_write(struct iobus_device *d, u64 addr, u32 len, const void *
 	memcpy(&v, val, MIN(len, 8u));
 	pci_testdev_write(&p->td, bar_kind(b), off, len, v, &e);
 	if (e.stopped != PCI_TESTDEV_NONE || e.started != PCI_TESTDEV_NONE) {
-		doorbell_off(p);
+		doorbell_off(p, false);
 		doorbell_on(p);
 	}
 	return 0;
