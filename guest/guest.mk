@@ -38,6 +38,9 @@ GUESTS64       += vmxud64:vmxud
 # CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
 GUESTS32       += cpustate:cpustate
 GUESTS64       += cpustate64:cpustate
+# PCI bus 0 and QEMU's pci-testdev (vmx/pci.c, pci/).
+GUESTS32       += pci:pci
+GUESTS64       += pci64:pci
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \

@@ -313,6 +313,9 @@ _Static_assert(offsetof(struct doorbell_ioeventfd, pad) == 28, "ABI");
 					    DOORBELL_IOEVENTFD_FLAG_DEASSIGN)
 
 #define IOEVENTFD_MAX_EVENTS    1024	/* event ids 0..1023 (CONTRACTS.md 3) */
+/* The hypervisor's own doorbells (ioeventfd_hv_ioctl) signal ids
+ * IOEVENTFD_MAX_EVENTS .. + IOEVENTFD_HV_EVENTS - 1 (service/: EVENTS_HV). */
+#define IOEVENTFD_HV_EVENTS     64
 #define IOEVENTFD_PIO_PORTS     0x10000ull	/* 16-bit I/O address space */
 #define IOEVENTFD_MAX_RESERVED  16	/* port ranges kept for devices */
 #define IOEVENTFD_DEFAULT_WINDOW_BASE  0xd0000000ull	/* CONTRACTS.md 3 */
@@ -355,12 +358,13 @@ struct ioeventfd;			/* one assignment (iobus/ioeventfd.c) */
  * no mask), the last of which is always empty. One slot is one whole entry,
  * so a reader sees an entry complete or not at all:
  *
- *   bits 0-9    event id (IOEVENTFD_MAX_EVENTS = 1024)
- *   bit  10     IOFAST_VALID (an entry; clear in an empty slot (0) and in a
+ *   bits 0-10   event id (the guest's 1024, IOEVENTFD_MAX_EVENTS, then the
+ *               hypervisor's own, IOEVENTFD_HV_EVENTS)
+ *   bit  11     IOFAST_VALID (an entry; clear in an empty slot (0) and in a
  *               tombstone (IOFAST_TOMBSTONE))
- *   bits 11-63  key: fast MMIO: bit 11 clear, guest-physical address bits
- *               0-51 in bits 12-63; PIO: IOFAST_PIO_DM in bit 11 (set for
- *               a datamatch), the size (1, 2 or 4) in bits 12-15, the port
+ *   bits 12-63  key: fast MMIO: guest-physical address bits 0-51 in bits
+ *               12-63; PIO: the size (1, 2 or 4) in bits 12-14,
+ *               IOFAST_PIO_DM in bit 15 (set for a datamatch), the port
  *               in bits 16-31, and the datamatch's size bytes left-justified
  *               in bits 32-63 (so the lookup's shift drops the value's bytes
  *               above the access size)
@@ -403,10 +407,10 @@ struct ioeventfd;			/* one assignment (iobus/ioeventfd.c) */
  *  - An empty table points at a shared, zero-filled static block: a lookup
  *    never tests for NULL, and an empty VM allocates nothing.
  */
-#define IOFAST_EVENT_MASK   0x3ffull
-#define IOFAST_VALID        BIT(10)
+#define IOFAST_EVENT_MASK   0x7ffull
+#define IOFAST_VALID        BIT(11)
 #define IOFAST_TOMBSTONE    1ull	/* not VALID, not 0 */
-#define IOFAST_PIO_DM       BIT(11)
+#define IOFAST_PIO_DM       BIT(15)	/* above the size (at most 4) */
 #define IOFAST_KEY_SHIFT    12
 #define IOFAST_GPA_BITS     (64 - IOFAST_KEY_SHIFT)	/* 52: MAXPHYADDR's limit */
 #define IOFAST_PIO_PORT_SHIFT  16
@@ -425,8 +429,9 @@ struct ioeventfd;			/* one assignment (iobus/ioeventfd.c) */
 #define IOFAST_HASH_MUL     0x53436b24182e9e17ull
 #define IOFAST_MIN_SLOTS    8u	/* one cache line */
 
-_Static_assert(IOFAST_EVENT_MASK + 1 == IOEVENTFD_MAX_EVENTS,
+_Static_assert(IOFAST_EVENT_MASK + 1 >= IOEVENTFD_MAX_EVENTS + IOEVENTFD_HV_EVENTS,
 	       "every event id fits the event bits");
+_Static_assert(IOFAST_VALID > IOFAST_EVENT_MASK, "VALID above the event bits");
 
 /* One table. cur is read by vCPUs; the rest is the writer's. */
 struct iofast {
@@ -613,6 +618,9 @@ void ioeventfd_set_ram_end(struct ioeventfd_table *t, u64 ram_end);
  * answers there). Returns 0, -EINVAL (count 0, past port 0xffff) or -ENOSPC
  * (IOEVENTFD_MAX_RESERVED ranges already). Writer. */
 int ioeventfd_reserve_ports(struct ioeventfd_table *t, u32 first, u32 count);
+/* Undoes ioeventfd_reserve_ports(t, first, count) (an emulated device's
+ * ports moved). Returns 0, or -ENOENT if no such range is reserved. Writer. */
+int ioeventfd_unreserve_ports(struct ioeventfd_table *t, u32 first, u32 count);
 
 /*
  * The IOEVENTFD hypercall: assigns, or with FLAG_DEASSIGN removes, a doorbell.
@@ -636,6 +644,17 @@ int ioeventfd_reserve_ports(struct ioeventfd_table *t, u32 first, u32 count);
  */
 int ioeventfd_ioctl(struct ioeventfd_table *t,
 		    const struct doorbell_ioeventfd *args);
+
+/* The hypervisor's own doorbells (a device model's, like pci-testdev's):
+ * ioeventfd_ioctl's rules, except that the event must be one of the
+ * hypervisor's ids, IOEVENTFD_MAX_EVENTS .. + IOEVENTFD_HV_EVENTS - 1
+ * (-EBADF otherwise; and the guest's ioctl refuses those ids), there is no
+ * placement policy (the device puts them in its own BARs, outside the
+ * window), and they do not count toward t->limit: the guest still holds
+ * exactly IOEVENTFD_MAX of its own. A guest deassign never matches one (its
+ * event ids differ). Caller: writer. */
+int ioeventfd_hv_ioctl(struct ioeventfd_table *t,
+		       const struct doorbell_ioeventfd *args);
 
 /* True if an MMIO doorbell has a byte on the 4 KiB page holding gpa (so
  * guest writes there must exit). Caller: writer or an online reader. */

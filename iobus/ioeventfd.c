@@ -166,6 +166,18 @@ int ioeventfd_reserve_ports(struct ioeventfd_table *t, u32 first, u32 count)
 	return 0;
 }
 
+int ioeventfd_unreserve_ports(struct ioeventfd_table *t, u32 first, u32 count)
+{
+	for (u32 i = 0; i < t->reserved_count; i++) {
+		if (t->reserved[i].first != first ||
+		    (u32)t->reserved[i].last + 1 - first != count)
+			continue;
+		t->reserved[i] = t->reserved[--t->reserved_count];
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* ---- finding doorbells on a bus ----------------------------------------- */
 
 struct doorbell_query;
@@ -379,8 +391,12 @@ static bool len_is_valid(u32 len)
 	return len == 0 || len == 1 || len == 2 || len == 4 || len == 8;
 }
 
-static bool event_is_valid(s32 event)
+/* The guest's ids, or (hv) the hypervisor's own, never one for the other. */
+static bool event_is_valid(s32 event, bool hv)
 {
+	if (hv)
+		return event >= IOEVENTFD_MAX_EVENTS &&
+		       event < IOEVENTFD_MAX_EVENTS + IOEVENTFD_HV_EVENTS;
 	return event >= 0 && event < IOEVENTFD_MAX_EVENTS;
 }
 
@@ -404,7 +420,7 @@ static bool placement_allowed(const struct ioeventfd_table *t, bool pio,
 }
 
 static int ioeventfd_assign(struct ioeventfd_table *t,
-			    const struct doorbell_ioeventfd *args)
+			    const struct doorbell_ioeventfd *args, bool hv)
 {
 	bool pio = args->flags & DOORBELL_IOEVENTFD_FLAG_PIO;
 	bool datamatch = args->flags & DOORBELL_IOEVENTFD_FLAG_DATAMATCH;
@@ -427,9 +443,9 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 	 * value (or the size) without decoding the instruction. */
 	if (args->len == 0 && (pio || datamatch))
 		return -EINVAL;
-	if (!event_is_valid(args->event))
+	if (!event_is_valid(args->event, hv))
 		return -EBADF;
-	if (!placement_allowed(t, pio, args->addr, args->len))
+	if (!hv && !placement_allowed(t, pio, args->addr, args->len))
 		return -EPERM;
 
 	probe = (struct ioeventfd){
@@ -444,7 +460,7 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 				     .match = match_collision, .want = &probe };
 	if (doorbell_find(t, bus, &q))
 		return -EEXIST;
-	if (t->count >= t->limit)
+	if (!hv && t->count >= t->limit)
 		return -ENOSPC;
 
 	p = t->ep.mem.alloc(t->ep.mem.ctx, sizeof(*p));
@@ -483,7 +499,8 @@ static int ioeventfd_assign(struct ioeventfd_table *t,
 	if (t->list)
 		t->list->prev = p;
 	t->list = p;
-	t->count++;
+	if (!hv)
+		t->count++;
 	for (u32 i = 0; i < npages; i++)
 		if (!marked[i] && t->hooks.page_mark)
 			t->hooks.page_mark(t->hooks.ctx, pages[i]);
@@ -501,7 +518,7 @@ fail_free:
 }
 
 static int ioeventfd_deassign(struct ioeventfd_table *t,
-			      const struct doorbell_ioeventfd *args)
+			      const struct doorbell_ioeventfd *args, bool hv)
 {
 	bool pio = args->flags & DOORBELL_IOEVENTFD_FLAG_PIO;
 	u32 bus = pio ? IOBUS_PIO : IOBUS_MMIO;
@@ -513,7 +530,7 @@ static int ioeventfd_deassign(struct ioeventfd_table *t,
 	u32 npages = 0;
 	int ret;
 
-	if (!event_is_valid(args->event))
+	if (!event_is_valid(args->event, hv))
 		return -EBADF;
 	q = (struct doorbell_query){ .addr = args->addr,
 				     .match = match_deassign, .args = args };
@@ -551,7 +568,8 @@ static int ioeventfd_deassign(struct ioeventfd_table *t,
 		t->list = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
-	t->count--;
+	if (!hv)
+		t->count--;
 	if (!pio) {
 		npages = doorbell_pages(p, pages);
 		for (u32 i = 0; i < npages; i++)
@@ -572,8 +590,18 @@ int ioeventfd_ioctl(struct ioeventfd_table *t,
 	if (args->flags & ~(u32)DOORBELL_IOEVENTFD_VALID_FLAGS)
 		return -EINVAL;
 	if (args->flags & DOORBELL_IOEVENTFD_FLAG_DEASSIGN)
-		return ioeventfd_deassign(t, args);
-	return ioeventfd_assign(t, args);
+		return ioeventfd_deassign(t, args, false);
+	return ioeventfd_assign(t, args, false);
+}
+
+int ioeventfd_hv_ioctl(struct ioeventfd_table *t,
+		       const struct doorbell_ioeventfd *args)
+{
+	if (args->flags & ~(u32)DOORBELL_IOEVENTFD_VALID_FLAGS)
+		return -EINVAL;
+	if (args->flags & DOORBELL_IOEVENTFD_FLAG_DEASSIGN)
+		return ioeventfd_deassign(t, args, true);
+	return ioeventfd_assign(t, args, true);
 }
 
 /* ---- the command-line form ---------------------------------------------- */

@@ -22,8 +22,14 @@
 #include "lib/lib.h"
 #include "drivers/drivers.h"
 
-#define EVENTS_PER_VM      1024
-#define EVENT_WORDS        (EVENTS_PER_VM / 64)
+#define EVENTS_PER_VM      1024		/* the guest's ids 0..1023 (CONTRACTS.md 3) */
+/* Then the hypervisor's own ids, EVENTS_PER_VM .. EVENT_SET_EVENTS - 1: the
+ * doorbells of its device models (pci-testdev's, vmx/pci.c). No hypercall
+ * takes them (EVENT_READ and NOTIFY refuse ids >= EVENTS_PER_VM), so a guest
+ * can neither signal nor read them. */
+#define EVENTS_HV          64
+#define EVENT_SET_EVENTS   (EVENTS_PER_VM + EVENTS_HV)
+#define EVENT_WORDS        (EVENT_SET_EVENTS / 64)
 #define LATENCY_SAMPLES    4096			/* a power of two: a ring */
 #define CACHE_LINE         64
 
@@ -86,11 +92,11 @@ struct event_set {
 	u32 service_cpu;		/* index of the CPU that serves it */
 	struct event_set *next;		/* the service core's list */
 
-	u64 sent[EVENTS_PER_VM] __aligned(CACHE_LINE);
-	u64 signal_tsc[EVENTS_PER_VM] __aligned(CACHE_LINE); /* latest signal */
+	u64 sent[EVENT_SET_EVENTS] __aligned(CACHE_LINE);
+	u64 signal_tsc[EVENT_SET_EVENTS] __aligned(CACHE_LINE); /* latest signal */
 
 	/* Written by the service core only. */
-	u64 handled[EVENTS_PER_VM] __aligned(CACHE_LINE);
+	u64 handled[EVENT_SET_EVENTS] __aligned(CACHE_LINE);
 	u64 events_handled __aligned(CACHE_LINE); /* handlings that found signals */
 	u64 signals_handled;		/* signals caught up with, all events */
 	u64 service_cycles;		/* TSC in those handlings (latency=1) */
@@ -98,7 +104,7 @@ struct event_set {
 	u64 latency_count;		/* samples ever taken */
 	u64 latency[LATENCY_SAMPLES];	/* signal -> handling, TSC cycles (ring) */
 
-	u64 read_mark[EVENTS_PER_VM] __aligned(CACHE_LINE);
+	u64 read_mark[EVENT_SET_EVENTS] __aligned(CACHE_LINE);
 } __aligned(CACHE_LINE);
 
 _Static_assert(offsetof(struct event_set, summary) == 0, "summary on line 0");
@@ -164,7 +170,7 @@ static inline __attribute__((always_inline)) void event_kick(struct event_set *e
 }
 
 /*
- * Signals event id of es once (id < EVENTS_PER_VM, checked by the caller).
+ * Signals event id of es once (id < EVENT_SET_EVENTS, checked by the caller).
  * Any CPU, any context; never blocks. Wakes the service core by IPI unless a
  * round is already due. With latency=1 it first records the TSC for the
  * latency sample. With a single CPU it handles the event at once

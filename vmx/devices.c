@@ -7,6 +7,7 @@
  * Ports: COM1 (enough of a 16550 for polled output), the exit port 0xf4, the
  * pc-testdev latch 0xe0-0xe3, the two 8259 PICs (masks only: no interrupt is
  * ever delivered). MMIO: the xAPIC page (vmx/apic.c) and pc-testdev IORAM.
+ * PCI (configuration ports, pci-testdev's BARs): vmx/pci.c.
  */
 #include "vmx/vmx_priv.h"
 
@@ -219,6 +220,7 @@ const char *vm_port_owner(u16 port)
 		{ PORT_LATCH, PORT_LATCH_END, "the pc-testdev latch" },
 		{ PORT_EXIT, PORT_EXIT_END, "the exit device" },
 		{ PORT_COM1, PORT_COM1_END, "COM1" },
+		{ 0xcf8, 0xcff, "PCI configuration" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(owners); i++)
 		if (port >= owners[i].first && port <= owners[i].last)
@@ -247,6 +249,8 @@ int vm_devices_register(struct vm *vm)
 		r = iobus_register(mmio, IORAM_GPA, IORAM_SIZE, &vm->dev_ioram.base);
 	if (!r)
 		r = syncdev_register(vm);
+	if (!r)
+		r = vm_pci_register(vm);
 	return r;
 }
 

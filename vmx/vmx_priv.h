@@ -158,6 +158,7 @@ struct vm {
 	struct vm_device dev_apic;	/* the xAPIC page */
 	struct vm_device dev_ioram;	/* pc-testdev IORAM */
 	struct vm_syncdev *syncdev;	/* the synchronous device (vmx/syncdev.c) */
+	struct vm_pci *pci;		/* PCI bus 0 and pci-testdev (vmx/pci.c) */
 	/* emulated devices */
 	char com1_line[COM1_LINE_MAX];
 	u32 com1_len;
@@ -331,6 +332,8 @@ const char *vm_port_owner(u16 port);
 int vm_devices_register(struct vm *vm);
 /* Makes and registers the synchronous device (vmx/syncdev.c). */
 int syncdev_register(struct vm *vm);
+/* Makes PCI bus 0 (host bridge, pci-testdev) and registers it (vmx/pci.c). */
+int vm_pci_register(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);

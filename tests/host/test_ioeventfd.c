@@ -1453,6 +1453,66 @@ TEST(test_concurrent_doorbells)
 	CHECK_EQ(c.al.live, 0);
 }
 
+/* The hypervisor's own doorbells (a device model's): their event ids are
+ * 1024-1087 and only theirs, no window, not counted toward the guest's
+ * limit, untouchable by the guest's deassign; both fast tables index them
+ * with the full id. And the reserved ports a device takes back. */
+static int hv(struct efx *f, u64 flags, u64 addr, u32 len, s32 ev, u64 dm)
+{
+	struct doorbell_ioeventfd d = mk(flags, addr, len, ev, dm);
+	return ioeventfd_hv_ioctl(&f->t, &d);
+}
+
+TEST(test_hv_doorbells)
+{
+	static struct efx f;
+	const u64 bar = 0xfebff000ull;	/* outside the window */
+	u8 b = 0xfa;
+
+	fx_init(&f, false);
+	CHECK_EQ(hv(&f, 0, bar + 0x801, 0, 1023, 0), -EBADF);	/* a guest id */
+	CHECK_EQ(hv(&f, 0, bar + 0x801, 0, 1024 + IOEVENTFD_HV_EVENTS, 0), -EBADF);
+	CHECK_EQ(as(&f, 0, W, 0, 1024, 0), -EBADF);		/* the guest can't */
+	CHECK_EQ(hv(&f, 0, bar + 0x801, 0, 1025, 0), 0);
+	CHECK_EQ(f.t.count, 0);
+	CHECK(fx_is_marked(&f, bar));
+	CHECK_EQ(ioeventfd_fast_mmio_find(&f.t, bar + 0x801), 1025);
+	CHECK_EQ(hv(&f, F_PIO | F_DM, 0xc085, 1, 1024 + IOEVENTFD_HV_EVENTS - 1, 0xfa), 0);
+	CHECK_EQ(ioeventfd_pio_find(&f.t, 0xc085, 1, 0xfa), 1024 + IOEVENTFD_HV_EVENTS - 1);
+	CHECK_EQ(ioeventfd_pio_find(&f.t, 0xc085, 1, 0xfb), -1);
+	CHECK_EQ(hv(&f, F_PIO, 0xc084, 1, 1026, 0), 0);
+	CHECK_EQ(ioeventfd_pio_find(&f.t, 0xc084, 1, 0x12), 1026);
+	CHECK_EQ(iobus_write(&f.t.buses[IOBUS_PIO], 0xc085, 1, &b), 0);
+	CHECK_EQ(f.last_event, 1024 + IOEVENTFD_HV_EVENTS - 1);
+	/* The guest's collisions and deassigns never reach them. */
+	CHECK_EQ(as(&f, F_DEA, bar + 0x801, 0, 1025, 0), -EBADF);
+	CHECK_EQ(as(&f, F_DEA | F_PIO, 0xc084, 1, 2, 0), -ENOENT);
+	/* A guest doorbell next to them, with its own id and count. */
+	CHECK_EQ(as(&f, F_PIO, 0xc084, 2, 5, 0), 0);
+	CHECK_EQ(f.t.count, 1);
+	CHECK_EQ(ioeventfd_pio_find(&f.t, 0xc084, 2, 0), 5);
+	CHECK_EQ(ioeventfd_pio_find(&f.t, 0xc084, 1, 0), 1026);
+	/* The guest still holds its full limit. */
+	f.t.limit = 1;
+	CHECK_EQ(as(&f, F_PIO, 0x700, 1, 5, 0), -ENOSPC);
+	f.t.limit = IOEVENTFD_MAX;
+	CHECK_EQ(hv(&f, F_DEA, bar + 0x801, 0, 1025, 0), 0);
+	CHECK(!fx_is_marked(&f, bar));
+	CHECK_EQ(ioeventfd_fast_mmio_find(&f.t, bar + 0x801), -1);
+	CHECK_EQ(hv(&f, F_DEA | F_PIO | F_DM, 0xc085, 1, 1024 + IOEVENTFD_HV_EVENTS - 1, 0xfa), 0);
+	CHECK_EQ(hv(&f, F_DEA | F_PIO, 0xc084, 1, 1026, 0), 0);
+	CHECK_EQ(as(&f, F_DEA | F_PIO, 0xc084, 2, 5, 0), 0);
+	CHECK_EQ(f.t.count, 0);
+	/* Reserved ports come back exactly. */
+	CHECK_EQ(ioeventfd_reserve_ports(&f.t, 0xc000, 256), 0);
+	CHECK_EQ(as(&f, F_PIO, 0xc0ff, 1, 5, 0), -EPERM);
+	CHECK_EQ(ioeventfd_unreserve_ports(&f.t, 0xc000, 255), -ENOENT);
+	CHECK_EQ(ioeventfd_unreserve_ports(&f.t, 0xc000, 256), 0);
+	CHECK_EQ(ioeventfd_unreserve_ports(&f.t, 0xc000, 256), -ENOENT);
+	CHECK_EQ(as(&f, F_PIO, 0xc0ff, 1, 5, 0), 0);
+	CHECK_EQ(fx_fini(&f), 0);
+}
+
 int main(void)
 {
 	/* Line-buffered, so a sanitizer's exit loses no results. */
@@ -1475,5 +1535,6 @@ int main(void)
 	RUN(test_parse_spec);
 	RUN(test_model_random);
 	RUN(test_concurrent_doorbells);
+	RUN(test_hv_doorbells);
 	return TEST_SUMMARY();
 }

@@ -200,14 +200,14 @@ TEST(test_layout)
 	CHECK_EQ(probe_len(f.t.fast_mmio.cur, iofast_mmio_key(W)), 1);
 	CHECK_EQ(IS_ALIGNED((uintptr_t)cur_slots(f.t.pio.cur), 64), 1);
 	/* Key layout: one-hot size, DM bit, port, value. */
-	CHECK_EQ(iofast_pio_key(0xabcd, 4), 0xabcd4400ull);
+	CHECK_EQ(iofast_pio_key(0xabcd, 4), 0xabcd4800ull);
 	CHECK_EQ(iofast_pio_dm_key(iofast_pio_key(1, 2), 2, 0xdeadbeef),
-		 0xbeef000000012c00ull);
+		 0xbeef00000001a800ull);
 	CHECK_EQ(iofast_pio_dm_key(iofast_pio_key(1, 1), 1, 0x1ff),
-		 0xff00000000011c00ull);
+		 0xff00000000019800ull);
 	CHECK_EQ(iofast_pio_dm_key(iofast_pio_key(1, 4), 4, 0xdeadbeef),
-		 0xdeadbeef00014c00ull);
-	CHECK_EQ(iofast_mmio_key(0xd0000000), 0xd0000000400ull);
+		 0xdeadbeef0001c800ull);
+	CHECK_EQ(iofast_mmio_key(0xd0000000), 0xd0000000800ull);
 	/* The empty table: no kind, so a PIO lookup reads nothing else. */
 	CHECK_EQ(f.t.pio.cur & (IOFAST_HAS_PLAIN | IOFAST_HAS_DM), 0);
 	CHECK_EQ(ffx_fini(&f), 0);
