@@ -1,7 +1,10 @@
 /*
  * vmx/cr.c - control-register exits. The guest owns CR0 and CR4 except the
  * bits in the guest/host masks (vmx/vmcs.c): those VMX forces (CR0.NE,
- * CR4.VMXE), CD/NW, and CR0.PG, which we watch to follow IA-32e mode. CR8 is
+ * CR4.VMXE), CD/NW, CR0.PG, which we watch to follow IA-32e mode, and every
+ * CR4 bit the guest's CPUID does not offer. Each write that exits is checked
+ * as the CPU checks it and refused with #GP(0), never left for VM entry to
+ * fail on. CR8 is
  * the emulated APIC's TPR. SDM Vol. 3C, "Exit Qualification for
  * Control-Register Accesses", "Guest/Host Masks and Read Shadows for CR0 and
  * CR4", and Vol. 3A, "Initializing IA-32e Mode".
@@ -12,25 +15,40 @@
 #define CR0_NW   BIT(29)
 #define CR0_CD   BIT(30)
 #define CR0_PG   BIT(31)
+#define CR4_PSE  BIT(4)
 #define CR4_PAE  BIT(5)
+#define CR4_PGE  BIT(7)
+#define CR4_LA57 BIT(12)
 #define CR4_VMXE BIT(13)
-#define CR4_OSXSAVE BIT(18)
-#define CPUID_1_ECX_OSXSAVE BIT(27)
+#define CR4_PCIDE BIT(17)
+#define CR4_SMEP BIT(20)
 #define EFER_LME BIT(8)
 #define CR_ACCESS_MOV_TO   0
 #define CR_ACCESS_MOV_FROM 1
 #define CR_ACCESS_CLTS     2
 #define CR_ACCESS_LMSW     3
 #define PDPTE_PRESENT      BIT(0)
-
+/* SDM Vol. 3A, "PAE Paging", "Format of a PAE Page-Directory-Pointer-Table
+ * Entry": bits 2:1, 8:5 and 63:MAXPHYADDR are reserved. */
+#define PDPTE_RESERVED_LOW 0x1e6ull
+#define CR8_TPR_MASK       0xfull
 
 /* PAE paging without long mode takes its PDPTEs from the VMCS at VM entry
- * when EPT is on (SDM "Loading Page-Directory-Pointer-Table Entries"). */
+ * when EPT is on (SDM "Loading Page-Directory-Pointer-Table Entries"), and
+ * VM entry fails if a present one has a reserved bit set (SDM "Checks on
+ * Guest Page-Directory-Pointer-Table Entries"): where the CPU would load
+ * them, a reserved bit is the guest's #GP, never a failed VM entry. */
 static bool load_pdptes(struct vcpu *v, u64 cr3)
 {
-	u64 *p = vm_gpa_to_hva(v->vm, cr3 & ~0x1full, 32);
+	u64 *p = vm_gpa_to_hva(v->vm, cr3 & 0xffffffe0ull, 32);
+	u32 a, b, c, d;
 	if (!p)
 		return false;
+	cpuid_count(0x80000008u, 0, &a, &b, &c, &d);
+	u64 reserved = PDPTE_RESERVED_LOW | ~((1ull << (a & 0xff)) - 1);
+	for (int i = 0; i < 4; i++)
+		if ((p[i] & PDPTE_PRESENT) && (p[i] & reserved))
+			return false;
 	static const u32 fields[4] = { VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
 				       VMCS_GUEST_PDPTE2, VMCS_GUEST_PDPTE3 };
 	for (int i = 0; i < 4; i++)
@@ -38,40 +56,81 @@ static bool load_pdptes(struct vcpu *v, u64 cr3)
 	return true;
 }
 
-static void guest_write_cr0(struct vcpu *v, u64 val)
+/* The CR0 bits that exist (SDM Vol. 3A, "CR0"): PE MP EM TS ET NE WP AM NW
+ * CD PG. MOV to CR0 ignores the other bits of 31:0 (as KVM does) and #GPs
+ * on any of 63:32. ET is fixed at 1 on every CPU with VMX. */
+#define CR0_VALID  (CR0_PE | 0x3eull | BIT(16) | BIT(18) | CR0_NW | CR0_CD | CR0_PG)
+#define CR0_ET     BIT(4)
+
+/* CS.L: the guest is in 64-bit mode (with IA-32e mode active). */
+static bool guest_64bit(const struct vcpu *v)
+{
+	return v->lma && (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L);
+}
+
+/*
+ * MOV to CR0, CLTS and LMSW when they exit (a bit we own changes: PG, CD,
+ * NW, or one VMX fixes). SDM Vol. 2B, "MOV-Move to/from Control Registers",
+ * Protected Mode and 64-Bit Mode Exceptions: #GP(0) for bits 63:32 set, PG
+ * without PE, NW without CD, paging turned on with EFER.LME but without
+ * CR4.PAE or from 64-bit code, paging turned off in 64-bit mode or with
+ * CR4.PCIDE = 1, and PAE paging whose PDPTEs are invalid. Anything else the
+ * CPU would accept becomes the guest's CR0, so no guest write can make the
+ * guest state invalid for VM entry.
+ */
+static bool guest_write_cr0(struct vcpu *v, u64 val)
 {
 	u64 efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	u64 cr4 = guest_cr4();
+	u64 old = guest_cr0();
 
-	/* SDM "MOV-Move to/from Control Registers": #GP for PG without PE,
-	 * NW without CD, bits 63:32 set, and long mode without PAE. */
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD)) ||
-	    ((val & CR0_PG) && (efer & EFER_LME) && !(cr4 & CR4_PAE))) {
-		vcpu_inject_gp(v);
-		return;
-	}
+	if (val >> 32)
+		return false;
+	val = (val & CR0_VALID) | CR0_ET;
+	if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+		return false;
+	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) &&
+	    (!(cr4 & CR4_PAE) || (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L)))
+		return false;
+	if (!(val & CR0_PG) && (old & CR0_PG) && (guest_64bit(v) || (cr4 & CR4_PCIDE)))
+		return false;
 	if ((val & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LME) &&
-	    !load_pdptes(v, vmcs_readnat(VMCS_GUEST_CR3))) {
-		vcpu_inject_gp(v);
-		return;
-	}
+	    ((val ^ old) & (CR0_PG | CR0_CD | CR0_NW)) &&
+	    !load_pdptes(v, vmcs_readnat(VMCS_GUEST_CR3)))
+		return false;
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR0, (val | v->cr0_shadow_fixed) & ~(CR0_CD | CR0_NW));
 	vcpu_update_long_mode(v, efer, val);
-	vcpu_skip_instruction(v);
+	return true;
 }
 
-static void guest_write_cr4(struct vcpu *v, u64 val)
+/*
+ * MOV to CR4 when it exits: a bit we own changes, which is VMXE, a bit VMX
+ * fixes, or a bit the guest's CPUID does not offer (vm->cr4_allowed; the
+ * guest/host mask holds all of them, vmx/vmcs.c). The guest-owned bits are
+ * checked by the CPU itself when no exit happens; here every rule is (SDM
+ * Vol. 2B, "MOV-Move to/from Control Registers"; Vol. 3A, "Process-Context
+ * Identifiers (PCIDs)"): #GP(0) for a reserved bit, PCIDE set while CR3[11:0]
+ * is not 0 or outside IA-32e mode, PAE cleared or LA57 changed in IA-32e
+ * mode, and invalid PDPTEs when PAE paging's translation changes.
+ */
+static bool guest_write_cr4(struct vcpu *v, u64 val)
 {
-	/* The guest may not turn on VMX: it is not offered in CPUID. */
-	if ((val & CR4_VMXE) || (val >> 32)) {
-		vcpu_inject_gp(v);
-		return;
-	}
+	u64 old = guest_cr4();
+	u64 cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+
+	if (val & ~v->vm->cr4_allowed)
+		return false;
+	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && ((cr3 & 0xfff) || !v->lma))
+		return false;
+	if (v->lma && (!(val & CR4_PAE) || ((val ^ old) & CR4_LA57)))
+		return false;
+	if (!v->lma && v->paging && (val & CR4_PAE) &&
+	    ((val ^ old) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP)) && !load_pdptes(v, cr3))
+		return false;
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR4, val | rdmsr(IA32_VMX_CR4_FIXED0) | CR4_VMXE);
-	vcpu_skip_instruction(v);
+	return true;
 }
 
 static u64 *gpr(struct vcpu *v, u32 n)
@@ -86,53 +145,45 @@ static u64 *gpr(struct vcpu *v, u32 n)
 void handle_cr_access(struct vcpu *v, u64 qual)
 {
 	u32 cr = cr_qual_cr(qual), type = cr_qual_access_type(qual), reg = cr_qual_gpr(qual);
+	bool ok;
 
 	if (type == CR_ACCESS_MOV_TO) {
 		u64 val = *gpr(v, reg);
 		if (cr == 0)
-			guest_write_cr0(v, val);
+			ok = guest_write_cr0(v, val);
 		else if (cr == 4)
-			guest_write_cr4(v, val);
+			ok = guest_write_cr4(v, val);
 		else if (cr == 8) {
-			v->vm->apic.tpr = (u32)(val & 0xf) << 4;
-			vcpu_skip_instruction(v);
+			/* Bits 63:4 of CR8 are reserved (SDM "MOV-Move
+			 * to/from Control Registers"). */
+			ok = !(val & ~CR8_TPR_MASK);
+			if (ok)
+				v->vm->apic.tpr = (u32)(val & CR8_TPR_MASK) << 4;
 		} else
 			goto unexpected;
-		return;
-	}
-	if (type == CR_ACCESS_MOV_FROM && cr == 8) {
+	} else if (type == CR_ACCESS_MOV_FROM && cr == 8) {
 		*gpr(v, reg) = v->vm->apic.tpr >> 4;
 		if (reg == GUEST_RSP)
 			vmcs_writenat(VMCS_GUEST_RSP, v->regs.gpr[GUEST_RSP]);
-		vcpu_skip_instruction(v);
-		return;
-	}
-	if (type == CR_ACCESS_LMSW) {
+		ok = true;
+	} else if (type == CR_ACCESS_LMSW) {
 		/* LMSW sets PE, MP, EM, TS (bits 0-3) and cannot clear PE. */
 		u64 cr0 = guest_cr0();
 		u64 src = cr_qual_lmsw_data(qual) & 0xf;
-		guest_write_cr0(v, (cr0 & ~0xeull) | src | (cr0 & CR0_PE));
-		return;
+		ok = guest_write_cr0(v, (cr0 & ~0xeull) | src | (cr0 & CR0_PE));
+	} else if (type == CR_ACCESS_CLTS) {
+		ok = guest_write_cr0(v, guest_cr0() & ~BIT(3));
+	} else {
+		goto unexpected;
 	}
-	if (type == CR_ACCESS_CLTS) {
-		guest_write_cr0(v, guest_cr0() & ~BIT(3));
-		return;
-	}
+	if (ok)
+		vcpu_skip_instruction(v);
+	else
+		vcpu_inject_gp(v);
+	return;
 unexpected:
 	printk("vm %u: unexpected control-register exit (CR%u, access type %u)\n",
 	       v->vm->index, cr, type);
 	vmcs_dump();
 	vm_end(v->vm, VM_END_CRASH, 125);
-}
-
-/* SDM Vol. 2A, CPUID, "Feature Information Returned in the ECX Register":
- * OSXSAVE (bit 27) is a copy of CR4.OSXSAVE, set by the OS. The CPUID the
- * hypervisor executes reads the host's CR4 (which XSETBV emulation turns
- * OSXSAVE on in), so leaf 1's ECX takes the bit from the guest's CR4. */
-u32 cpuid_1_ecx_guest_osxsave(u32 ecx)
-{
-	ecx &= ~(u32)CPUID_1_ECX_OSXSAVE;
-	if (guest_cr4() & CR4_OSXSAVE)
-		ecx |= CPUID_1_ECX_OSXSAVE;
-	return ecx;
 }
