@@ -38,6 +38,9 @@ GUESTS64       += vmxud64:vmxud
 # CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
 GUESTS32       += cpustate:cpustate
 GUESTS64       += cpustate64:cpustate
+# The CPU tells the truth: CPUID vs MSRs, TSC writes, refused CR0/CR4/EFER.
+GUESTS32       += cpu:cpu
+GUESTS64       += cpu64:cpu
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
