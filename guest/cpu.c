@@ -431,6 +431,48 @@ static void test_efer_refused(void)
 	CHECK_EQ(wrmsr_safe(MSR_EFER, efer), GUEST_NO_FAULT);
 }
 
+static unsigned long read_dr6(void)
+{
+	unsigned long v;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+
+static unsigned long read_dr7(void)
+{
+	unsigned long v;
+	__asm__ volatile("mov %%dr7, %0" : "=r"(v));
+	return v;
+}
+
+#define DR6_BD       (1ul << 13)
+#define DR6_FIXED1   0xffff0ff0ul	/* DR6 bits that read as 1 (SDM "Debug Status Register") */
+#define DR7_GD       (1ul << 13)
+#define DR7_FIXED1   0x400ul
+
+/* SDM Vol. 3B, "Debug Control Register (DR7)": with GD set, a MOV to or from
+ * any debug register is a #DB fault with DR6.BD set, and the CPU clears
+ * GD as the handler starts. MOV DR does not exit under doorbell, so this
+ * is the CPU's own behaviour in VMX non-root operation; DR7 survives the
+ * exits in between (the debug controls). */
+static void test_dr7_gd(void)
+{
+	__asm__ volatile("mov %0, %%dr6" :: "r"(DR6_FIXED1) : "memory");
+	__asm__ volatile("mov %0, %%dr7" :: "r"(DR7_FIXED1 | DR7_GD) : "memory");
+	unsigned long v = 0;
+	guest_fault_vector = GUEST_NO_FAULT;
+	__asm__ volatile(GUEST_FIXUP("mov %%dr6, %0") : "+r"(v) :: "memory");
+	CHECK_EQ(guest_fault_vector, 1);
+	CHECK_EQ(read_dr6() & DR6_BD, DR6_BD);
+	CHECK_EQ(read_dr7() & DR7_GD, 0);
+	/* A VM exit (CPUID) keeps the guest's DR7. */
+	__asm__ volatile("mov %0, %%dr7" :: "r"(DR7_FIXED1 | 0x3ul) : "memory");
+	(void)cpuid(0, 0);
+	CHECK_EQ(read_dr7(), DR7_FIXED1 | 0x3ul);
+	__asm__ volatile("mov %0, %%dr7" :: "r"(DR7_FIXED1) : "memory");
+	__asm__ volatile("mov %0, %%dr6" :: "r"(DR6_FIXED1) : "memory");
+}
+
 static const struct guest_test tests[] = {
 	{ "cpuid_walk", test_cpuid_walk, 0 },
 	/* First: IA32_TSC_ADJUST starts at 0 (a later WRMSR IA32_TSC moves it). */
@@ -445,6 +487,7 @@ static const struct guest_test tests[] = {
 	{ "cr4_refused", test_cr4_refused, 0 },
 	{ "cr0_refused", test_cr0_refused, 0 },
 	{ "efer_refused", test_efer_refused, 0 },
+	{ "dr7_gd", test_dr7_gd, 0 },
 };
 
 int guest_main(u32 magic, struct multiboot_info *mbi)
