@@ -18,9 +18,7 @@
 #define CR4_PSE  BIT(4)
 #define CR4_PAE  BIT(5)
 #define CR4_PGE  BIT(7)
-#define CR4_LA57 BIT(12)
 #define CR4_VMXE BIT(13)
-#define CR4_PCIDE BIT(17)
 #define CR4_SMEP BIT(20)
 #define EFER_LME BIT(8)
 #define CR_ACCESS_MOV_TO   0
@@ -56,51 +54,38 @@ static bool load_pdptes(struct vcpu *v, u64 cr3)
 	return true;
 }
 
-/* The CR0 bits that exist (SDM Vol. 3A, "CR0"): PE MP EM TS ET NE WP AM NW
- * CD PG. MOV to CR0 ignores the other bits of 31:0 (as KVM does) and #GPs
- * on any of 63:32. ET is fixed at 1 on every CPU with VMX. */
-#define CR0_VALID  (CR0_PE | 0x3eull | BIT(16) | BIT(18) | CR0_NW | CR0_CD | CR0_PG)
-#define CR0_ET     BIT(4)
-
-/* CS.L: the guest is in 64-bit mode (with IA-32e mode active). */
-static bool guest_64bit(const struct vcpu *v)
+void vcpu_cr_state(struct vcpu *v, struct cr_state *s)
 {
-	return v->lma && (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L);
+	s->cr0 = guest_cr0();
+	s->cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+	s->cr4 = guest_cr4();
+	s->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	s->cs_l = v->lma && (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L);
+	s->cr4_allowed = v->vm->cr4_allowed;
+	s->efer_allowed = v->vm->efer_allowed;
 }
 
 /*
  * MOV to CR0, CLTS and LMSW when they exit (a bit we own changes: PG, CD,
- * NW, or one VMX fixes). SDM Vol. 2B, "MOV-Move to/from Control Registers",
- * Protected Mode and 64-Bit Mode Exceptions: #GP(0) for bits 63:32 set, PG
- * without PE, NW without CD, paging turned on with EFER.LME but without
- * CR4.PAE or from 64-bit code, paging turned off in 64-bit mode or with
- * CR4.PCIDE = 1, and PAE paging whose PDPTEs are invalid. Anything else the
- * CPU would accept becomes the guest's CR0, so no guest write can make the
- * guest state invalid for VM entry.
+ * NW, or one VMX fixes): every rule of vmx/crcheck.c, and PAE paging whose
+ * PDPTEs are invalid. What the CPU would accept becomes the guest's CR0, so
+ * no guest write can make the guest state invalid for VM entry.
  */
 static bool guest_write_cr0(struct vcpu *v, u64 val)
 {
-	u64 efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
-	u64 cr4 = guest_cr4();
-	u64 old = guest_cr0();
+	struct cr_state s;
 
-	if (val >> 32)
+	vcpu_cr_state(v, &s);
+	if (!crc_cr0_write(&s, val, &val))
 		return false;
-	val = (val & CR0_VALID) | CR0_ET;
-	if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
-		return false;
-	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME) &&
-	    (!(cr4 & CR4_PAE) || (vmcs_read32(VMCS_GUEST_CS_AR_BYTES) & VMX_AR_L)))
-		return false;
-	if (!(val & CR0_PG) && (old & CR0_PG) && (guest_64bit(v) || (cr4 & CR4_PCIDE)))
-		return false;
-	if ((val & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LME) &&
-	    ((val ^ old) & (CR0_PG | CR0_CD | CR0_NW)) &&
-	    !load_pdptes(v, vmcs_readnat(VMCS_GUEST_CR3)))
+	/* SDM Vol. 3A, "PDPTE Registers": with PAE paging and no IA-32e mode,
+	 * the PDPTEs are loaded when CR0.PG, CD or NW changes (KVM's rule). */
+	if ((val & CR0_PG) && (s.cr4 & CR4_PAE) && !(s.efer & EFER_LME) &&
+	    ((val ^ s.cr0) & (CR0_PG | CR0_CD | CR0_NW)) && !load_pdptes(v, s.cr3))
 		return false;
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR0, (val | v->cr0_shadow_fixed) & ~(CR0_CD | CR0_NW));
-	vcpu_update_long_mode(v, efer, val);
+	vcpu_update_long_mode(v, s.efer, val);
 	return true;
 }
 
@@ -108,25 +93,18 @@ static bool guest_write_cr0(struct vcpu *v, u64 val)
  * MOV to CR4 when it exits: a bit we own changes, which is VMXE, a bit VMX
  * fixes, or a bit the guest's CPUID does not offer (vm->cr4_allowed; the
  * guest/host mask holds all of them, vmx/vmcs.c). The guest-owned bits are
- * checked by the CPU itself when no exit happens; here every rule is (SDM
- * Vol. 2B, "MOV-Move to/from Control Registers"; Vol. 3A, "Process-Context
- * Identifiers (PCIDs)"): #GP(0) for a reserved bit, PCIDE set while CR3[11:0]
- * is not 0 or outside IA-32e mode, PAE cleared or LA57 changed in IA-32e
- * mode, and invalid PDPTEs when PAE paging's translation changes.
+ * checked by the CPU itself when no exit happens; here by vmx/crcheck.c,
+ * plus the PDPTEs when PAE paging's translation changes.
  */
 static bool guest_write_cr4(struct vcpu *v, u64 val)
 {
-	u64 old = guest_cr4();
-	u64 cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+	struct cr_state s;
 
-	if (val & ~v->vm->cr4_allowed)
-		return false;
-	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && ((cr3 & 0xfff) || !v->lma))
-		return false;
-	if (v->lma && (!(val & CR4_PAE) || ((val ^ old) & CR4_LA57)))
+	vcpu_cr_state(v, &s);
+	if (!crc_cr4_write(&s, val))
 		return false;
 	if (!v->lma && v->paging && (val & CR4_PAE) &&
-	    ((val ^ old) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP)) && !load_pdptes(v, cr3))
+	    ((val ^ s.cr4) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP)) && !load_pdptes(v, s.cr3))
 		return false;
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR4, val | rdmsr(IA32_VMX_CR4_FIXED0) | CR4_VMXE);

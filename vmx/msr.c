@@ -290,16 +290,14 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 {
 	switch (msr) {
 	case MSR_EFER: {
-		u64 old = vmcs_read64(VMCS_GUEST_IA32_EFER);
-		/* SDM Vol. 4, IA32_EFER: reserved bits (and the features the
-		 * guest's CPUID lacks, vm->efer_allowed) are #GP; LMA is
-		 * read-only (writes ignore it); LME may not change while
-		 * paging is on. */
-		if ((val & ~v->vm->efer_allowed) ||
-		    (((val ^ old) & EFER_LME) && (guest_cr0() & CR0_PG)))
+		struct cr_state s;
+		u64 efer;
+		/* Reserved bits (and features the guest's CPUID lacks), LME
+		 * changing while paging is on: vmx/crcheck.c. */
+		vcpu_cr_state(v, &s);
+		if (!crc_efer_write(&s, val, &efer))
 			return false;
-		vcpu_update_long_mode(v, (val & ~EFER_LMA) | (old & EFER_LMA),
-				      guest_cr0());
+		vcpu_update_long_mode(v, efer, s.cr0);
 		return true;
 	}
 	case MSR_IA32_APIC_BASE:

@@ -9,6 +9,7 @@
 #include "vmx/vmx_defs.h"
 #include "vmx/vmx_qual.h"
 #include "vmx/cpuid.h"
+#include "vmx/crcheck.h"
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
@@ -279,6 +280,9 @@ void msr_vm_init(struct vm *vm);
  * kept" if the guest wrote TSC_AUX (the register checked, in root mode). */
 void msr_report_tsc_aux(struct vcpu *v);
 void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
+/* The guest's CR0, CR3, CR4, EFER, CS.L and allowed bits for vmx/crcheck.c
+ * (vmx/cr.c); its VMCS current. */
+void vcpu_cr_state(struct vcpu *v, struct cr_state *s);
 /* The guest's CPUID (vmx/cpuid_vm.c). cpuid_vm_init fills vm's table and
  * its allowed-bit masks from the secondary processor-based controls;
  * cpuid_vcpu_leaf gives any leaf as the guest sees it now (its VMCS
