@@ -41,6 +41,9 @@ GUESTS64       += cpustate64:cpustate
 # PCI bus 0 and QEMU's pci-testdev (vmx/pci.c, pci/).
 GUESTS32       += pci:pci
 GUESTS64       += pci64:pci
+# The CPU tells the truth: CPUID vs MSRs, TSC writes, refused CR0/CR4/EFER.
+GUESTS32       += cpu:cpu
+GUESTS64       += cpu64:cpu
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \

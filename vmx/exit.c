@@ -96,15 +96,15 @@ static void handle_xsetbv(struct vcpu *v, u64 qual)
 {
 	u64 *r = v->regs.gpr;
 	u64 val = (r[GUEST_RDX] << 32) | (u32)r[GUEST_RAX];
-	u32 a, b, c, d;
 
 	(void)qual;
-	cpuid_count(0xd, 0, &a, &b, &c, &d);
-	u64 supported = ((u64)d << 32) | a;
-	/* SDM "XSETBV": only XCR0; bit 0 (x87) set; AVX needs SSE; nothing the
-	 * CPU lacks. Anything else is #GP. */
-	if ((u32)r[GUEST_RCX] != 0 || !(val & 1) || (val & ~supported) ||
-	    ((val & 4) && !(val & 2))) {
+	/* SDM "XSETBV": only XCR0; bit 0 (x87) set; AVX needs SSE; the three
+	 * AVX-512 components together and only with AVX; nothing the guest's
+	 * CPUID does not offer (vm->xcr0_allowed, vmx/cpuid.c). Anything
+	 * else is #GP. */
+	if ((u32)r[GUEST_RCX] != 0 || !(val & 1) || (val & ~v->vm->xcr0_allowed) ||
+	    ((val & 4) && !(val & 2)) ||
+	    ((val & 0xe0) && ((val & 0xe0) != 0xe0 || !(val & 4)))) {
 		vcpu_inject_gp(v);
 		return;
 	}
@@ -112,6 +112,15 @@ static void handle_xsetbv(struct vcpu *v, u64 qual)
 	write_cr4(read_cr4() | BIT(18));	/* CR4.OSXSAVE, needed for XSETBV */
 	__asm__ volatile("xsetbv" :: "c"(0), "a"((u32)val), "d"((u32)(val >> 32)));
 	vcpu_skip_instruction(v);
+}
+
+/* RDPMC at CPL 0 (or with CR4.PCE): CPUID offers no performance counters
+ * (leaf 0xA reads zeros, PDCM is clear), so there is no counter to read:
+ * #GP(0), as for an invalid counter number (SDM "RDPMC"). */
+static void handle_rdpmc(struct vcpu *v, u64 qual)
+{
+	(void)qual;
+	vcpu_inject_gp(v);
 }
 
 static void handle_triple_fault(struct vcpu *v, u64 qual)
@@ -183,6 +192,7 @@ const exit_handler_fn exit_handlers[VM_EXIT_COUNTERS] = {
 	[EXIT_REASON_SIPI]               = handle_sipi,
 	[EXIT_REASON_CPUID]              = handle_cpuid,
 	[EXIT_REASON_HLT]                = handle_hlt,
+	[EXIT_REASON_RDPMC]              = handle_rdpmc,
 	[EXIT_REASON_INVD]               = handle_skip,
 	[EXIT_REASON_VMCALL]             = handle_vmcall,
 	[EXIT_REASON_CR_ACCESS]          = handle_cr_access,

@@ -16,11 +16,6 @@
 #define PTE_PRESENT        BIT(0)
 #define PTE_PS             BIT(7)	/* a 1 GiB (PDPTE) or 2 MiB (PDE) page */
 #define PT_INDEX_MASK      0x1ffull
-#define CPUID_1_ECX_VMX         BIT(5)
-#define CPUID_1_ECX_X2APIC      BIT(21)
-#define CPUID_1_ECX_HYPERVISOR  BIT(31)
-#define CPUID_1_EBX_APIC_ID_SHIFT 24
-#define CPUID_HV_LEAF           0x40000000u
 #define HC_EPERM                ((u64)-EPERM)
 
 /* A 64-bit load from guest RAM at any alignment (x86 allows it); the guest
@@ -288,66 +283,26 @@ static __always_inline int fast_pio(struct vcpu *v, u64 qual)
 /* ---- the null exits: CPUID and VMCALL (the benchmark's floor) ---------- */
 
 /*
- * Leaves 0x40000000-0x400000ff are doorbell's own:
- *   0x40000000: EAX = the highest such leaf (0x40000001), EBX ECX EDX =
- *               "DoorbellHV\0\0" (CONTRACTS.md 2);
- *   0x40000001: how this run is configured, so a guest can label its
- *               measurements: EAX bit 0 notify=poll, bit 1 lookup=linear,
- *               bits 3:2 fastmmio_len (0 decode, 1 vmcs, 2 check), bit 5
- *               trace=1; EBX = the number of VMs (vcpus=); ECX = the TSC
- *               frequency in kHz (0 if unknown); EDX = this VM's index.
- * Every other leaf of the range reads as zeros.
+ * CPUID: the fixed basic leaves come from the VM's table (vmx/cpuid.h),
+ * filled when the VM was made: a few loads, no CPUID executed. Every other
+ * leaf (those that follow guest state or take a subleaf, the extended ones,
+ * doorbell's own 0x40000000 range) goes out of line to cpuid_exit_full
+ * (vmx/cpuid_vm.c), which runs the host's CPUID through the same filter.
  */
-#define CPUID_HV_LEAF_MAX       (CPUID_HV_LEAF + 1)
-#define CPUID_HV_CFG_POLL       BIT(0)
-#define CPUID_HV_CFG_LINEAR     BIT(1)
-#define CPUID_HV_CFG_LEN_SHIFT  2
-#define CPUID_HV_CFG_TRACE      BIT(5)
-
-static inline void cpuid_hypervisor_leaf(struct vcpu *v, u64 *r, u32 leaf)
-{
-	u32 sig[3];
-
-	r[GUEST_RAX] = r[GUEST_RBX] = r[GUEST_RCX] = r[GUEST_RDX] = 0;
-	if (leaf == CPUID_HV_LEAF) {
-		memcpy(sig, "DoorbellHV\0\0", sizeof(sig));
-		r[GUEST_RAX] = CPUID_HV_LEAF_MAX;
-		r[GUEST_RBX] = sig[0];
-		r[GUEST_RCX] = sig[1];
-		r[GUEST_RDX] = sig[2];
-	} else if (leaf == CPUID_HV_LEAF + 1) {
-		r[GUEST_RAX] = (boot_cfg.notify == NOTIFY_POLL ? CPUID_HV_CFG_POLL : 0) |
-			       (boot_cfg.lookup == LOOKUP_LINEAR ? CPUID_HV_CFG_LINEAR : 0) |
-			       (u32)boot_cfg.fastmmio_len << CPUID_HV_CFG_LEN_SHIFT |
-			       (boot_cfg.trace ? CPUID_HV_CFG_TRACE : 0) | (boot_cfg.latency ? BIT(4) : 0);
-		r[GUEST_RBX] = boot_cfg.vcpus;
-		r[GUEST_RCX] = tsc_hz() / 1000;
-		r[GUEST_RDX] = vcpu_vm(v)->index;
-	}
-}
-
 static __always_inline void cpuid_exit(struct vcpu *v)
 {
 	u64 *r = v->regs.gpr;
-	u32 leaf = (u32)r[GUEST_RAX], sub = (u32)r[GUEST_RCX];
-	u32 a, b, c, d;
+	u32 leaf = (u32)r[GUEST_RAX];
+	const struct cpuid_table *t = &vcpu_vm(v)->cpuid;
 
-	if (unlikely(leaf >= CPUID_HV_LEAF && leaf < CPUID_HV_LEAF + 0x100)) {
-		cpuid_hypervisor_leaf(v, r, leaf);
-		vcpu_skip_instruction(v);
-		return;
+	if (likely(cpuid_table_has(t, leaf))) {
+		r[GUEST_RAX] = t->eax[leaf];
+		r[GUEST_RBX] = t->ebx[leaf];
+		r[GUEST_RCX] = t->ecx[leaf];
+		r[GUEST_RDX] = t->edx[leaf];
+	} else {
+		cpuid_exit_full(v);
 	}
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(sub));
-	if (leaf == 1) {
-		c = cpuid_1_ecx_guest_osxsave(c) | CPUID_1_ECX_HYPERVISOR;
-		c &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_X2APIC);
-		b = (b & ((1u << CPUID_1_EBX_APIC_ID_SHIFT) - 1)) |
-		    vcpu_vm(v)->apic.id << CPUID_1_EBX_APIC_ID_SHIFT;
-	}
-	r[GUEST_RAX] = a;
-	r[GUEST_RBX] = b;
-	r[GUEST_RCX] = c;
-	r[GUEST_RDX] = d;
 	vcpu_skip_instruction(v);
 }
 

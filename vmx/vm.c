@@ -13,7 +13,6 @@
 #define EVENT_SET_PAGES  ((sizeof(struct event_set) + PAGE_SIZE - 1) / PAGE_SIZE)
 
 struct vm *vms[MAX_CPUS];
-void msr_bitmap_init(u8 *bitmap);	/* vmx/msr.c */
 
 static void *ept_page_alloc(void *ctx) { (void)ctx; return page_alloc(1); }
 static void ept_page_free(void *ctx, void *p) { (void)ctx; page_free(p, 1); }
@@ -190,7 +189,7 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 	}
 	vm->vcpu.vm = vm;
 	memset(vm->io_bitmap, 0xff, IO_BITMAP_PAGES * PAGE_SIZE);	/* every port exits */
-	msr_bitmap_init(vm->msr_bitmap);
+	msr_vm_init(vm);
 	vm->apic.base_msr = XAPIC_PAGE_GPA | APIC_BASE_ENABLE | APIC_BASE_BSP;
 	vapic_reset(&vm->apic);
 	event_set_init(vm->events);

@@ -41,7 +41,8 @@ static void setup_controls(struct vm *vm)
 	u32 proc = ctl(PROC_BASED_HLT_EXITING | PROC_BASED_USE_IO_BITMAPS |
 		       PROC_BASED_USE_MSR_BITMAPS | PROC_BASED_CR8_LOAD_EXITING |
 		       PROC_BASED_CR8_STORE_EXITING | PROC_BASED_MWAIT_EXITING |
-		       PROC_BASED_MONITOR_EXITING | PROC_BASED_ACTIVATE_SECONDARY_CONTROLS,
+		       PROC_BASED_MONITOR_EXITING | PROC_BASED_ACTIVATE_SECONDARY_CONTROLS |
+		       PROC_BASED_USE_TSC_OFFSETTING | PROC_BASED_RDPMC_EXITING,
 		       IA32_VMX_PROCBASED_CTLS, IA32_VMX_TRUE_PROCBASED_CTLS);
 	proc &= ~(PROC_BASED_CR3_LOAD_EXITING | PROC_BASED_CR3_STORE_EXITING) |
 		(u32)rdmsr(IA32_VMX_PROCBASED_CTLS);	/* keep must-be-1 bits */
@@ -49,6 +50,9 @@ static void setup_controls(struct vm *vm)
 					PROC_BASED2_WBINVD_EXITING | PROC_BASED2_ENABLE_RDTSCP |
 					PROC_BASED2_ENABLE_INVPCID,
 					rdmsr(IA32_VMX_PROCBASED_CTLS2));
+	/* The guest's CPUID offers RDTSCP and INVPCID only if proc2 lets
+	 * them run (vmx/cpuid.c). */
+	cpuid_vm_init(vm, proc2);
 	/* "Save debug controls" and "load debug controls": DR7 and
 	 * IA32_DEBUGCTL are the guest's own across exits. Without them every
 	 * VM exit loads DR7 = 0x400 (SDM Vol. 3C, "Loading Host Control
@@ -66,6 +70,11 @@ static void setup_controls(struct vm *vm)
 	vmcs_write32(VMCS_EXIT_CTLS, exit);
 	vmcs_write32(VMCS_ENTRY_CTLS, entry & ~VM_ENTRY_IA32E_MODE_GUEST);
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	/* The guest's TSC is the host's plus this offset (SDM Vol. 3C,
+	 * "Timestamp Counter Offset and Multiplier"): RDTSC and RDTSCP run
+	 * without exits; WRMSR to IA32_TSC or IA32_TSC_ADJUST moves it
+	 * (vmx/msr.c). */
+	vmcs_write64(VMCS_TSC_OFFSET, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
@@ -168,8 +177,10 @@ static void setup_guest(struct vm *vm)
 	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK, cr0_fixed0 | CR0_PG | CR0_CD | CR0_NW);
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, guest_cr0);
 	vmcs_writenat(VMCS_GUEST_CR0, guest_cr0 | cr0_fixed0);
+	/* CR4: also every bit the guest's CPUID does not offer, so that
+	 * setting one exits and is refused with #GP (vmx/cr.c). */
 	u64 cr4_fixed0 = rdmsr(IA32_VMX_CR4_FIXED0);
-	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, cr4_fixed0 | CR4_VMXE);
+	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, cr4_fixed0 | CR4_VMXE | ~vm->cr4_allowed);
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, 0);
 	vmcs_writenat(VMCS_GUEST_CR4, cr4_fixed0 | CR4_VMXE);
 	vmcs_writenat(VMCS_GUEST_CR3, 0);

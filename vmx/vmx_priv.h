@@ -8,6 +8,8 @@
 #include "vmx/vmx.h"
 #include "vmx/vmx_defs.h"
 #include "vmx/vmx_qual.h"
+#include "vmx/cpuid.h"
+#include "vmx/crcheck.h"
 #include "boot/cpu.h"
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
@@ -168,6 +170,15 @@ struct vm {
 	u8 pic_imr[2];
 	struct vapic apic;
 	u64 unassigned_reported;
+	/* The guest's CPUID (vmx/cpuid.c), filled with the VMCS, and what it
+	 * allows: the CR4, XCR0 and IA32_EFER bits the guest may set. */
+	struct cpuid_table cpuid;
+	u64 cr4_allowed, xcr0_allowed, efer_allowed;
+	/* MSRs emulated per VM (vmx/msr.c) */
+	u64 tsc_adjust;			/* IA32_TSC_ADJUST */
+	u64 misc_enable;		/* IA32_MISC_ENABLE */
+	u64 mcg_status;			/* IA32_MCG_STATUS */
+	u32 msr_gp_reported;		/* #GP'd RDMSR/WRMSRs logged so far */
 	/* the end of the run */
 	enum vm_end end;
 	int status;
@@ -272,13 +283,23 @@ void vcpu_inject_ud(struct vcpu *v);
 void handle_io_instruction(struct vcpu *v, u64 qual);	/* vmx/io.c */
 void handle_msr_read(struct vcpu *v, u64 qual);		/* vmx/msr.c */
 void handle_msr_write(struct vcpu *v, u64 qual);
+/* The VM's MSR bitmap and emulated MSRs at power-up (vmx/msr.c). */
+void msr_vm_init(struct vm *vm);
 /* After the guest's last exit: "vm N: guest IA32_TSC_AUX X; the host's Y
  * kept" if the guest wrote TSC_AUX (the register checked, in root mode). */
 void msr_report_tsc_aux(struct vcpu *v);
 void handle_cr_access(struct vcpu *v, u64 qual);	/* vmx/cr.c */
-/* CPUID leaf 1's ECX with OSXSAVE (bit 27) = the guest's CR4.OSXSAVE, for
- * handle_cpuid (vmx/cr.c). Needs the guest's VMCS current. */
-u32 cpuid_1_ecx_guest_osxsave(u32 ecx);
+/* The guest's CR0, CR3, CR4, EFER, CS.L and allowed bits for vmx/crcheck.c
+ * (vmx/cr.c); its VMCS current. */
+void vcpu_cr_state(struct vcpu *v, struct cr_state *s);
+/* The guest's CPUID (vmx/cpuid_vm.c). cpuid_vm_init fills vm's table and
+ * its allowed-bit masks from the secondary processor-based controls;
+ * cpuid_vcpu_leaf gives any leaf as the guest sees it now (its VMCS
+ * current); cpuid_exit_full completes a CPUID exit the table cannot answer
+ * (not the RIP: the caller skips the instruction). */
+void cpuid_vm_init(struct vm *vm, u32 proc2);
+void cpuid_vcpu_leaf(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r);
+void cpuid_exit_full(struct vcpu *v);
 /* Keeps EFER.LMA, the IA-32e entry control and the vCPU's cached paging
  * state (v->lma, v->paging) in step with EFER and CR0 (vmx/msr.c). */
 void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0);
