@@ -197,16 +197,19 @@ static __always_inline bool fast_pio(struct vcpu *v, u64 qual)
 
 /*
  * Leaves 0x40000000-0x400000ff are doorbell's own:
- *   0x40000000: EAX = the highest such leaf (0x40000001), EBX ECX EDX =
+ *   0x40000000: EAX = the highest such leaf (0x40000002), EBX ECX EDX =
  *               "DoorbellHV\0\0" (CONTRACTS.md 2);
  *   0x40000001: how this run is configured, so a guest can label its
  *               measurements: EAX bit 0 notify=poll, bit 1 lookup=linear,
  *               bits 3:2 fastmmio_len (0 decode, 1 vmcs, 2 check), bit 5
  *               trace=1; EBX = the number of VMs (vcpus=); ECX = the TSC
  *               frequency in kHz (0 if unknown); EDX = this VM's index.
+ *   0x40000002: the poll page (service/service.h): EAX, EBX = its
+ *               guest-physical address, low and high 32 bits; ECX = its
+ *               slots (0: no service core to watch it, a single CPU).
  * Every other leaf of the range reads as zeros.
  */
-#define CPUID_HV_LEAF_MAX       (CPUID_HV_LEAF + 1)
+#define CPUID_HV_LEAF_MAX       CPUID_HV_POLL_LEAF
 #define CPUID_HV_CFG_POLL       BIT(0)
 #define CPUID_HV_CFG_LINEAR     BIT(1)
 #define CPUID_HV_CFG_LEN_SHIFT  2
@@ -231,6 +234,10 @@ static inline void cpuid_hypervisor_leaf(struct vcpu *v, u64 *r, u32 leaf)
 		r[GUEST_RBX] = boot_cfg.vcpus;
 		r[GUEST_RCX] = tsc_hz() / 1000;
 		r[GUEST_RDX] = v->vm->index;
+	} else if (leaf == CPUID_HV_POLL_LEAF) {
+		r[GUEST_RAX] = (u32)POLL_GPA;
+		r[GUEST_RBX] = (u32)(POLL_GPA >> 32);
+		r[GUEST_RCX] = v->vm->poll.list ? POLL_SLOTS : 0;
 	}
 }
 

@@ -171,6 +171,10 @@ struct vm {
 	enum vm_end end;
 	int status;
 	u64 entry_rip, mbi_gpa;
+	/* The poll page (vmx/pollpage.c, service/poll.c). */
+	struct poll_page *poll_page;
+	struct vm_device dev_poll;	/* emulated accesses to it */
+	struct poll_watch poll;		/* the service core's */
 };
 
 extern struct vm *vms[MAX_CPUS];
@@ -323,6 +327,9 @@ const char *vm_port_owner(u16 port);
 int vm_devices_register(struct vm *vm);
 /* Makes and registers the synchronous device (vmx/syncdev.c). */
 int syncdev_register(struct vm *vm);
+/* Makes vm's poll page: EPT-mapped at POLL_GPA, watched by the service core
+ * of vm->events (vmx/pollpage.c). After vm_io_init. 0 or -errno. */
+int vm_poll_init(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);
