@@ -18,7 +18,10 @@
  * 1. The guest stores slot.tsc, then slot.seq; the core loads slot.seq, then
  *    slot.tsc. A core that loads seq = n therefore loads the tsc of the
  *    signal that wrote n or of a later one: the sample is from the latest
- *    signal, as a doorbell's is (event_signal's signal_tsc[]).
+ *    signal, as a doorbell's is (event_signal's signal_tsc[]). The sample
+ *    compares two CPUs' TSCs: synchronized on hardware with an invariant
+ *    TSC, within a few counts in Bochs (which runs its CPUs by turns), so a
+ *    sample that comes out negative is taken as 0.
  * 2. No signal is counted twice or lost while the slot is watched: the core
  *    adds seq - last (mod 2^32) and sets last = seq, both from the one value
  *    it loaded, so every increment between two looks is counted in the
@@ -39,7 +42,7 @@
  * time. The core loads two u32 per watched slot and uses them only as
  * numbers: never as an address, an index or a loop bound. A look adds at
  * most 2^32 - 1 signals to that VM's own event and a latency sample below
- * 2^32 cycles to its own ring; a pass costs at most POLL_SLOTS loads per
+ * 2^31 cycles to its own ring; a pass costs at most POLL_SLOTS loads per
  * watching VM, and the polling loop checks the core's kick after every pass,
  * so other VMs' doorbells are served as before. Which slots are watched is
  * the hypervisor's (mask, here), set only through the synchronous device.
@@ -55,8 +58,10 @@ void poll_watch_init(struct poll_watch *w, struct poll_page *page,
 	w->list = list;
 }
 
-/* One look at the slots of mask. The bookkeeping is service/event.c's. */
-static u64 poll_look(struct poll_watch *w, u64 mask)
+/* One look at the slots of mask. The bookkeeping is service/event.c's;
+ * latency samples only when sample (not for the last look, whose delay is
+ * the guest's unwatching request, not the polling). */
+static u64 poll_look(struct poll_watch *w, u64 mask, bool sample)
 {
 	struct event_set *es = w->es;
 	bool latency = es->flags & EVENT_SET_LATENCY;
@@ -73,9 +78,11 @@ static u64 poll_look(struct poll_watch *w, u64 mask)
 		if (n == 0)
 			continue;
 		w->last[k] = seq;
-		if (latency) {
-			u32 lat = (u32)rdtsc() - __atomic_load_n(&s->tsc, __ATOMIC_RELAXED);
-			es->latency[es->latency_count % LATENCY_SAMPLES] = lat;
+		if (latency && sample) {
+			/* Mod 2^32; "negative" (the other CPU's TSC a few
+			 * cycles ahead, or a tsc from the future) counts 0. */
+			s32 lat = (s32)((u32)rdtsc() - __atomic_load_n(&s->tsc, __ATOMIC_RELAXED));
+			es->latency[es->latency_count % LATENCY_SAMPLES] = lat < 0 ? 0 : (u64)lat;
 			es->latency_count++;
 		}
 		/* sent first: handled never passes sent (event_consume). */
@@ -95,7 +102,7 @@ static u64 poll_look(struct poll_watch *w, u64 mask)
 
 u64 poll_scan(struct poll_watch *w)
 {
-	return poll_look(w, w->mask);
+	return poll_look(w, w->mask, true);
 }
 
 int poll_watch_set(struct poll_watch *w, u64 mask)
@@ -104,7 +111,7 @@ int poll_watch_set(struct poll_watch *w, u64 mask)
 		return -ENODEV;
 	u64 dropped = w->mask & ~mask, added = mask & ~w->mask;
 
-	poll_look(w, dropped);			/* 3. */
+	poll_look(w, dropped, false);		/* 3. */
 	for (u64 m = added; m; m &= m - 1) {	/* 4. */
 		u32 k = (u32)__builtin_ctzll(m);
 		w->last[k] = __atomic_load_n(&w->page->slot[k].seq, __ATOMIC_ACQUIRE);

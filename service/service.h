@@ -259,7 +259,8 @@ void latency_percentiles(u64 *v, u64 n, struct latency_summary *out);
  * sample now - tsc (latency=1) and the service cycles of the pass, as for a
  * doorbell. Watching a slot takes seq as it is (what was written before does
  * not count); unwatching it takes a last look (nothing written before the
- * unwatching request is lost). CPUID leaf 0x40000002 announces the page
+ * unwatching request is lost; no latency sample: that delay is the
+ * request's). CPUID leaf 0x40000002 announces the page
  * (EAX, EBX = POLL_GPA low, high; ECX = POLL_SLOTS, or 0 when there is no
  * service core to poll: a single CPU). The hypervisor reads only seq and tsc
  * of watched slots and never writes the page. Ordering and containment:
