@@ -38,6 +38,9 @@ GUESTS64       += vmxud64:vmxud
 # CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
 GUESTS32       += cpustate:cpustate
 GUESTS64       += cpustate64:cpustate
+# The poll page (CPUID 0x40000002, watched slots, garbage contained).
+GUESTS32       += poll:poll
+GUESTS64       += poll64:poll
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
