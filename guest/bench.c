@@ -21,7 +21,7 @@
  * Every doorbell path registers its own doorbell by hypercall, rings it ops
  * times, deassigns it, and checks with EVENT_READ that the service core
  * handled exactly the signals sent. The poll path asks the service core to
- * watch its slot (synchronous device, POLL register), stores ops times, and
+ * watch its slot (WRMSR of the watch MSR, CPUID 0x40000002 EDX), stores ops times, and
  * stops the watch, which takes a last look at the slot: EVENT_READ then
  * returns every signal. Around each timed loop the guest zeroes
  * its VM's service statistics (synchronous device, COMMAND CLEAR_STATS) and
@@ -82,14 +82,13 @@
 #define HV_CFG_LEN(eax)        (((eax) >> 2) & 3)
 #define HV_CFG_LATENCY         BIT(4)
 #define HV_CFG_TRACE           BIT(5)
-#define CPUID_HV_POLL          0x40000002u	/* EAX, EBX: GPA; ECX: slots */
+#define CPUID_HV_POLL          0x40000002u	/* EAX, EBX: GPA; ECX: slots; EDX: MSR */
 #define POLL_SLOT_WORDS        16		/* a slot: seq, tsc, 14 more */
 
 /* The synchronous device (README "The synchronous device"). */
 #define SD                     0xfe000000u
 #define SD_ID                  0x000
 #define SD_COMMAND             0x00c
-#define SD_POLL                0x020	/* slots 0-31 of the poll page watched */
 #define SD_STAT_EVENTS         0x040
 #define SD_STAT_CYCLES         0x050
 #define SD_STAT_P50            0x060
@@ -410,12 +409,15 @@ static bool sync_path(u64 ops)
 	return true;
 }
 
+static u32 poll_msr;			/* the watch MSR, from CPUID */
+
 /* Asks the service core to watch the slots of mask (0: none, after a last
- * look). False when it refused (no poll page or no service core). */
-static bool poll_watch(u32 mask)
+ * look). False when it refused (#GP: no service core). */
+static bool poll_watch(u64 mask)
 {
-	mmio_write32(SD + SD_POLL, mask);
-	return sd_rd32(SD_POLL) == mask;
+	u64 now = ~mask;
+	return wrmsr_safe(poll_msr, mask) == GUEST_NO_FAULT &&
+	       rdmsr_safe(poll_msr, &now) == GUEST_NO_FAULT && now == mask;
 }
 
 /* The poll path: no exit, a store to memory the service core watches. Like a
@@ -434,6 +436,7 @@ static bool poll_path(u64 ops)
 		       "watch it, one CPU); not measured\n", c.ecx);
 		return true;
 	}
+	poll_msr = c.edx;
 	poll_seq = (volatile u32 *)(uintptr_t)gpa + EV_POLL * POLL_SLOT_WORDS;
 	poll_tsc = poll_seq + 1;
 	if (!poll_watch(BIT(EV_POLL))) {

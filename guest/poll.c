@@ -4,7 +4,8 @@
  * memory (zero at boot, every access size reads back, stores cost no exit);
  * the service core counts exactly the signals stored to a watched slot, none
  * before the watch, none after it, and the last look catches the final ones;
- * the watch register (synchronous device, POLL and POLL_HI) reads back; a
+ * the watch MSR (CPUID 0x40000002 EDX) reads back, and is #GP for a
+ * non-zero value with no service core; a
  * guest that scribbles garbage over the whole page gets, for each slot, a
  * count congruent to its seq's change mod 2^32 and nothing else moves (a
  * NOTIFY of event 100 in between reads back exactly 1); accesses the
@@ -13,7 +14,7 @@
  * with its own page and events.
  *
  * Command line: slots=N (default 64): the slots CPUID must report; 0 for a
- * single CPU (no service core), where watching must be refused and the
+ * single CPU (no service core), where watching must be refused (#GP) and the
  * counting tests are skipped. Prints "poll: ..." lines with the figures.
  */
 #include "lib/guest.h"
@@ -23,14 +24,8 @@
 #define POLL_BYTES         4096u
 #define POLL_SLOTS         64u
 #define SLOT_WORDS         16u		/* a slot: seq, tsc, 14 of the guest's */
-#define SD                 0xfe000000u
-#define SD_STATUS          0x008
-#define SD_COMMAND         0x00c
-#define SD_ERRORS          0x018
-#define SD_POLL            0x020
-#define SD_POLL_HI         0x024
-#define ST_ERROR           BIT(2)
-#define CMD_CLEAR          2
+#define POLL_WATCH_MSR     0x44420001u
+#define VECTOR_GP          13
 #define IORAM              0xff000000u
 #define OTHER_EVENT        100
 #define STORES_TIMED       1000u
@@ -41,8 +36,11 @@
 static u64 want_slots = POLL_SLOTS;
 static volatile u32 *const page = (volatile u32 *)(uintptr_t)POLL_GPA;
 
-static u32 sd_rd(u32 off) { return mmio_read32(SD + off); }
-static void sd_wr(u32 off, u32 v) { mmio_write32(SD + off, v); }
+/* Watches the slots of mask (a WRMSR served on the service core). */
+static void watch(u64 mask)
+{
+	wrmsr(POLL_WATCH_MSR, mask);
+}
 
 static volatile u32 *seq_of(u32 k) { return page + k * SLOT_WORDS; }
 
@@ -68,7 +66,7 @@ static void test_cpuid(void)
 	CHECK_EQ(r.eax, POLL_GPA);
 	CHECK_EQ(r.ebx, 0);
 	CHECK_EQ(r.ecx, want_slots);
-	CHECK_EQ(r.edx, 0);
+	CHECK_EQ(r.edx, POLL_WATCH_MSR);
 }
 
 static void test_memory(void)
@@ -123,29 +121,27 @@ static void test_emulated(void)
 		page[10 * SLOT_WORDS + i] = 0;
 }
 
-static void test_watch_register(void)
+static void test_watch_msr(void)
 {
-	sd_wr(SD_COMMAND, CMD_CLEAR);
-	u32 errors = sd_rd(SD_ERRORS);
+	u64 v = 1;
+
+	CHECK_EQ(rdmsr_safe(POLL_WATCH_MSR, &v), GUEST_NO_FAULT);
+	CHECK_EQ(v, 0);				/* nothing watched at boot */
 	if (want_slots == 0) {
-		sd_wr(SD_POLL, 1);		/* no service core: refused */
-		CHECK(sd_rd(SD_STATUS) & ST_ERROR);
-		CHECK_EQ(sd_rd(SD_ERRORS), errors + 1);
-		CHECK_EQ(sd_rd(SD_POLL), 0);
-		sd_wr(SD_COMMAND, CMD_CLEAR);
+		/* No service core: only 0 is a value, anything else #GP. */
+		CHECK_EQ(wrmsr_safe(POLL_WATCH_MSR, 1), VECTOR_GP);
+		CHECK_EQ(wrmsr_safe(POLL_WATCH_MSR, 1ull << 63), VECTOR_GP);
+		CHECK_EQ(wrmsr_safe(POLL_WATCH_MSR, 0), GUEST_NO_FAULT);
+		CHECK_EQ(rdmsr(POLL_WATCH_MSR), 0);
 		return;
 	}
-	sd_wr(SD_POLL, 0x80000001u);
-	sd_wr(SD_POLL_HI, 0x40000000u);
-	CHECK_EQ(sd_rd(SD_POLL), 0x80000001u);
-	CHECK_EQ(sd_rd(SD_POLL_HI), 0x40000000u);
-	mmio_write8(SD + SD_POLL + 1, 0xff);	/* a byte: slots 8-15 */
-	CHECK_EQ(sd_rd(SD_POLL), 0x8000ff01u);
-	sd_wr(SD_POLL, 0);
-	sd_wr(SD_POLL_HI, 0);
-	CHECK_EQ(sd_rd(SD_POLL) | sd_rd(SD_POLL_HI), 0);
-	CHECK(!(sd_rd(SD_STATUS) & ST_ERROR));
-	CHECK_EQ(sd_rd(SD_ERRORS), errors);
+	CHECK_EQ(wrmsr_safe(POLL_WATCH_MSR, 0x4000000080000001ull), GUEST_NO_FAULT);
+	CHECK_EQ(rdmsr(POLL_WATCH_MSR), 0x4000000080000001ull);
+	watch(~0ull);
+	CHECK_EQ(rdmsr(POLL_WATCH_MSR), ~0ull);
+	watch(0);
+	CHECK_EQ(rdmsr(POLL_WATCH_MSR), 0);
+	CHECK_EQ(wrmsr_safe(POLL_WATCH_MSR + 1, 1), VECTOR_GP);	/* its neighbour: none */
 }
 
 static void test_counting(void)
@@ -159,17 +155,17 @@ static void test_counting(void)
 	for (u32 i = 0; i < 50; i++)		/* before the watch: not signals */
 		signal_slot(k);
 	(void)event_read(k);
-	sd_wr(SD_POLL, BIT(k));
+	watch(BIT(k));
 	for (u32 i = 0; i < n; i++)
 		signal_slot(k);
-	sd_wr(SD_POLL, 0);			/* the last look */
+	watch(0);				/* the last look */
 	for (u32 i = 0; i < 20; i++)		/* after it: not signals */
 		signal_slot(k);
 	u32 got = event_read(k);
 	printf("poll: slot %u: %u signals stored while watched, %u handled\n", k, n, got);
 	CHECK_EQ(got, n);
-	sd_wr(SD_POLL, BIT(k));
-	sd_wr(SD_POLL, 0);
+	watch(BIT(k));
+	watch(0);
 	CHECK_EQ(event_read(k), 0);
 	CHECK_EQ(event_read(k + 1), 0);		/* a neighbour: nothing */
 }
@@ -189,16 +185,14 @@ static void test_garbage(void)
 		base[k] = *seq_of(k);
 	}
 	(void)event_read(OTHER_EVENT);
-	sd_wr(SD_POLL, 0xffffffffu);
-	sd_wr(SD_POLL_HI, 0xffffffffu);
+	watch(~0ull);
 	for (u32 i = 0; i < 20000; i++) {
 		rnd = rnd * 1664525u + 1013904223u;	/* Numerical Recipes' LCG */
 		page[(rnd >> 8) % (POLL_BYTES / 4)] = rnd ^ (rnd << 13);
 		if (i == 10000)
 			CHECK_EQ(hypercall(HC_NOTIFY, OTHER_EVENT, 0, 0, 0), 0);
 	}
-	sd_wr(SD_POLL, 0);
-	sd_wr(SD_POLL_HI, 0);
+	watch(0);
 	u32 bad = 0, moved = 0;
 	for (u32 k = 0; k < POLL_SLOTS; k++) {
 		u32 want = *seq_of(k) - base[k], got = event_read(k);
@@ -221,7 +215,7 @@ static const struct guest_test tests[] = {
 	{ "poll_cpuid",          test_cpuid,          GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_memory",         test_memory,         GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_emulated",       test_emulated,       GUEST_TEST_NEEDS_DOORBELL },
-	{ "poll_watch_register", test_watch_register, GUEST_TEST_NEEDS_DOORBELL },
+	{ "poll_watch_msr",      test_watch_msr,      GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_counting",       test_counting,       GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_garbage",        test_garbage,        GUEST_TEST_NEEDS_DOORBELL },
 };

@@ -130,7 +130,8 @@ _Static_assert(offsetof(struct percpu, ipis_received) == PERCPU_IPIS,
 
 /* Between rounds while some poll page is watched: a pass over every watched
  * slot, then the kick, until a round is due. The watches change only in a
- * round (a synchronous-device request), so the list is the core's own. */
+ * round (a synchronous call: the WRMSR of the watch), so the list is the
+ * core's own. */
 static __attribute__((noinline)) void service_poll_wait(struct service_core *sc, u32 *kick)
 {
 	do {

@@ -1,8 +1,8 @@
 /*
  * service/poll.c - the poll page: a doorbell with no exit (service/service.h
  * "the poll page" has the layout and the guest's side). The service core
- * watches slots of a VM's poll page while the guest asks for it (the
- * synchronous device's POLL registers, served on that core), looks at every
+ * watches slots of a VM's poll page while the guest asks for it (a WRMSR of
+ * POLL_WATCH_MSR, served on that core: vmx/pollpage.c), looks at every
  * watched slot on each pass of its polling loop (service/core.c), and turns
  * each change of a slot's seq into a handling of the slot's event, with the
  * same bookkeeping as a doorbell's (service/event.c): sent and handled,
@@ -27,12 +27,12 @@
  *    it loaded, so every increment between two looks is counted in the
  *    second (a guest that signals 2^32 times between two looks of a core
  *    that checks its kick in between cannot be told from one that did not).
- * 3. Unwatching takes a last look: the request is a synchronous-device
- *    access, an exit after which the vCPU posts the call with locked
- *    instructions (service_call), which drain its store buffer ("Locked
- *    Instructions Have a Total Order"): every store the guest made before
- *    the access is visible before the core's xchg of the summary word that
- *    finds the call, so before the last look's loads.
+ * 3. Unwatching takes a last look: the request is a WRMSR, an exit after
+ *    which the vCPU posts the call with locked instructions (service_call),
+ *    which drain its store buffer ("Locked Instructions Have a Total
+ *    Order"): every store the guest made before the WRMSR is visible before
+ *    the core's xchg of the summary word that finds the call, so before the
+ *    last look's loads.
  * 4. Watching takes seq as it is, and no later signal is in it: the core
  *    loads seq before it releases the call's done flag, and the vCPU
  *    resumes the guest only after loading done (acquire): the guest's next
@@ -45,7 +45,7 @@
  * 2^31 cycles to its own ring; a pass costs at most POLL_SLOTS loads per
  * watching VM, and the polling loop checks the core's kick after every pass,
  * so other VMs' doorbells are served as before. Which slots are watched is
- * the hypervisor's (mask, here), set only through the synchronous device.
+ * the hypervisor's (mask, here), set only by the WRMSR.
  */
 #include "service/service.h"
 

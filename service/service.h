@@ -251,18 +251,18 @@ void latency_percentiles(u64 *v, u64 n, struct latency_summary *out);
  * one cache line each; slot k belongs to event k of the VM. The guest
  * announces a signal of event k by storing its TSC's low 32 bits in
  * slot[k].tsc and then a new value in slot[k].seq (a counter: add 1 per
- * signal). While slot k is watched (the synchronous device's POLL
- * registers: the write is served on the VM's service core), that core looks
- * at the slot on every pass of its polling loop, and each change of seq is
- * one handling of event k: seq - last (mod 2^32) signals, added to the
- * event's sent and handled counts (EVENT_READ returns them), with a latency
- * sample now - tsc (latency=1) and the service cycles of the pass, as for a
- * doorbell. Watching a slot takes seq as it is (what was written before does
- * not count); unwatching it takes a last look (nothing written before the
- * unwatching request is lost; no latency sample: that delay is the
- * request's). CPUID leaf 0x40000002 announces the page
- * (EAX, EBX = POLL_GPA low, high; ECX = POLL_SLOTS, or 0 when there is no
- * service core to poll: a single CPU). The hypervisor reads only seq and tsc
+ * signal). While slot k is watched (bit k of the paravirtual MSR
+ * POLL_WATCH_MSR; the WRMSR is served on the VM's service core), that core
+ * looks at the slot on every pass of its polling loop, and each change of
+ * seq is one handling of event k: seq - last (mod 2^32) signals, added to
+ * the event's sent and handled counts (EVENT_READ returns them), with a
+ * latency sample now - tsc (latency=1) and the service cycles of the pass,
+ * as for a doorbell. Watching a slot takes seq as it is (what was written
+ * before does not count); unwatching it takes a last look (nothing written
+ * before the unwatching WRMSR is lost; no latency sample: that delay is the
+ * request's). CPUID leaf 0x40000002 announces it all: EAX, EBX = POLL_GPA
+ * low, high; ECX = POLL_SLOTS, or 0 when there is no service core to poll (a
+ * single CPU); EDX = POLL_WATCH_MSR. The hypervisor reads only seq and tsc
  * of watched slots and never writes the page. Ordering and containment:
  * service/poll.c.
  */
@@ -270,6 +270,12 @@ void latency_percentiles(u64 *v, u64 n, struct latency_summary *out);
 #define POLL_SIZE              0x1000u
 #define POLL_SLOTS             64
 #define CPUID_HV_POLL_LEAF     0x40000002u
+/* The watch: RDMSR reads, WRMSR sets (EDX:EAX, bit k = slot k) the slots the
+ * service core watches. "DB" and 1, outside the ranges of Intel's MSRs,
+ * Hyper-V's synthetic ones (0x40000000-0x400000ff) and KVM's (0x4b564dxx),
+ * as a paravirtual MSR is. WRMSR of a non-zero value with no service core:
+ * #GP (vmx/pollpage.c). */
+#define POLL_WATCH_MSR         0x44420001u
 
 /* One slot: written by the guest only. */
 struct poll_slot {
@@ -332,8 +338,6 @@ void service_poll_init(struct poll_watch *w, struct poll_page *page, struct even
 #define SYNCDEV_SERVED         0x010	/* RO 64: requests served before this one */
 #define SYNCDEV_ERRORS         0x018	/* RO: bad accesses so far */
 #define SYNCDEV_CHECKSUM       0x01c	/* RO: sum of REG[0..63] mod 2^32 */
-#define SYNCDEV_POLL           0x020	/* RW: poll page slots 0-31 watched (bit k: slot k) */
-#define SYNCDEV_POLL_HI        0x024	/* RW: poll page slots 32-63 watched (bit k: slot 32 + k) */
 #define SYNCDEV_STAT_EVENTS    0x040	/* RO 64, snapshot: events handled */
 #define SYNCDEV_STAT_SIGNALS   0x048	/* RO 64, snapshot: signals handled */
 #define SYNCDEV_STAT_CYCLES    0x050	/* RO 64, snapshot: service cycles */
@@ -384,7 +388,6 @@ struct syncdev {
 	struct syncdev_stats snap;	/* the last SNAPSHOT */
 	struct event_set *es;		/* whose statistics SNAPSHOT copies */
 	u64 *scratch;			/* LATENCY_SAMPLES words, for SNAPSHOT */
-	struct poll_watch *poll;	/* the VM's poll page (SYNCDEV_POLL); NULL: none */
 };
 
 /* Serves one request (on the service core): fills req->value for a read. */

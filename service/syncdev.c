@@ -41,8 +41,6 @@ static u32 syncdev_reg_read(struct syncdev *d, const struct syncdev_req *req,
 	case SYNCDEV_SERVED:      return (u32)d->served;
 	case SYNCDEV_SERVED + 4:  return (u32)(d->served >> 32);
 	case SYNCDEV_ERRORS:      return d->errors;
-	case SYNCDEV_POLL:        return d->poll ? (u32)d->poll->mask : 0;
-	case SYNCDEV_POLL_HI:     return d->poll ? (u32)(d->poll->mask >> 32) : 0;
 	case SYNCDEV_CHECKSUM: {
 		u32 sum = 0;
 		for (u32 i = 0; i < SYNCDEV_REGS; i++)
@@ -102,14 +100,6 @@ static bool syncdev_reg_write(struct syncdev *d, u32 off, u32 v, u32 mask)
 	if (off == SYNCDEV_COMMAND) {
 		syncdev_command(d, v & mask);
 		return true;
-	}
-	if (off == SYNCDEV_POLL || off == SYNCDEV_POLL_HI) {
-		/* No poll page, or no service core to watch it: an error. */
-		if (!d->poll)
-			return false;
-		u32 shift = off == SYNCDEV_POLL ? 0 : 32;
-		u64 m = (u64)mask << shift;
-		return poll_watch_set(d->poll, (d->poll->mask & ~m) | ((u64)v << shift & m)) == 0;
 	}
 	return false;
 }

@@ -206,7 +206,8 @@ static __always_inline bool fast_pio(struct vcpu *v, u64 qual)
  *               frequency in kHz (0 if unknown); EDX = this VM's index.
  *   0x40000002: the poll page (service/service.h): EAX, EBX = its
  *               guest-physical address, low and high 32 bits; ECX = its
- *               slots (0: no service core to watch it, a single CPU).
+ *               slots (0: no service core to watch it, a single CPU);
+ *               EDX = the MSR that watches them (POLL_WATCH_MSR).
  * Every other leaf of the range reads as zeros.
  */
 #define CPUID_HV_LEAF_MAX       CPUID_HV_POLL_LEAF
@@ -238,6 +239,7 @@ static inline void cpuid_hypervisor_leaf(struct vcpu *v, u64 *r, u32 leaf)
 		r[GUEST_RAX] = (u32)POLL_GPA;
 		r[GUEST_RBX] = (u32)(POLL_GPA >> 32);
 		r[GUEST_RCX] = v->vm->poll.list ? POLL_SLOTS : 0;
+		r[GUEST_RDX] = POLL_WATCH_MSR;
 	}
 }
 

@@ -5,7 +5,8 @@
  * Here: EFER (kept in step with IA-32e mode), IA32_APIC_BASE (emulated),
  * PAT and SYSENTER (VMCS fields), IA32_TSC_AUX (switched by MSR-load lists,
  * so RDTSCP in the guest reads the guest's value and the host's never
- * changes), a few harmless read-only ones, and #GP for the rest. SDM Vol. 3C, "MSR-Bitmap Address"; Vol. 4, "Model-Specific
+ * changes), a few harmless read-only ones, doorbell's own POLL_WATCH_MSR (the
+ * poll page's watch, vmx/pollpage.c), and #GP for the rest. SDM Vol. 3C, "MSR-Bitmap Address"; Vol. 4, "Model-Specific
  * Registers".
  */
 #include "vmx/vmx_priv.h"
@@ -140,6 +141,7 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 		*val = v->tsc_aux_written ? v->tsc_aux_guest.value : rdmsr(MSR_TSC_AUX);
 		return true;
 	case MSR_IA32_MISC_ENABLE: *val = MISC_ENABLE_FAST_STRINGS; return true;
+	case POLL_WATCH_MSR:       *val = vm_poll_msr_read(v->vm); return true;
 	case MSR_IA32_PLATFORM_ID:
 	case MSR_IA32_MTRRCAP:     /* no MTRRs offered */
 	case MSR_IA32_MTRR_DEF_TYPE:
@@ -173,6 +175,8 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 	case MSR_IA32_SYSENTER_EIP: vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_EIP, val); return true;
 	case MSR_TSC_AUX:
 		return tsc_aux_write(v, val);
+	case POLL_WATCH_MSR:
+		return vm_poll_msr_write(v->vm, val);
 	case MSR_IA32_MISC_ENABLE:
 	case MSR_IA32_MTRR_DEF_TYPE:
 		return true;	/* accepted and ignored */

@@ -6,33 +6,67 @@
  * the 64-bit guests map their top GiB uncached, and the page must be the
  * same ordinary write-back memory for the guest and for the service core:
  * SDM Vol. 3C, "Memory Type Used for Translated Guest-Physical Addresses").
- * Guest loads and stores never exit. The same bytes are on the MMIO bus for
- * the accesses that exit anyway and are emulated (an instruction fetched
- * from the page, a string move between it and IORAM), so that an emulated
- * access sees what a real CPU would.
+ * Read, write and execute, like RAM: the guest's accesses never exit. An
+ * access the hypervisor emulates anyway (a string move between the page and
+ * IORAM) reaches the same bytes (vm_poll_access) where the MMIO bus found no
+ * device, not as a device on the bus, whose every lookup one more device
+ * would lengthen (sync-mmio's figure).
+ * (Only the emulator's own reads of guest page tables and instruction bytes
+ * are RAM-only: page tables or code in the poll page are not emulated.)
+ *
+ * The watch is the paravirtual MSR POLL_WATCH_MSR (as KVM's guests turn on
+ * kvmclock or steal time with a WRMSR): every access exits (the MSR bitmap
+ * lets no unknown MSR through), RDMSR reads the slots watched, WRMSR sets
+ * them, run on the VM's service core with a synchronous call (the watch is
+ * that core's: service/poll.c), so that when the WRMSR completes the core
+ * has taken its last look or its first. Nothing of it lies on another
+ * path: the synchronous device and the MMIO bus are as they were.
  */
 #include "vmx/vmx_priv.h"
 
-static struct vm *poll_dev_vm(struct iobus_device *d)
+bool vm_poll_access(struct vm *vm, u64 gpa, void *buf, u32 size, bool write)
 {
-	return ((struct vm_device *)d)->vm;
+	u8 *p = (u8 *)vm->poll_page + (gpa - POLL_GPA);
+
+	if (gpa - POLL_GPA >= POLL_SIZE || size > POLL_GPA + POLL_SIZE - gpa || !vm->poll_page)
+		return false;
+	if (write)
+		memcpy(p, buf, size);
+	else
+		memcpy(buf, p, size);
+	return true;
 }
 
-static int poll_dev_read(struct iobus_device *d, u64 addr, u32 len, void *val)
-{
-	memcpy(val, (u8 *)poll_dev_vm(d)->poll_page + (addr - POLL_GPA), len);
-	return 0;
-}
-
-static int poll_dev_write(struct iobus_device *d, u64 addr, u32 len, const void *val)
-{
-	memcpy((u8 *)poll_dev_vm(d)->poll_page + (addr - POLL_GPA), val, len);
-	return 0;
-}
-
-static const struct iobus_device_ops poll_dev_ops = {
-	.read = poll_dev_read, .write = poll_dev_write,
+/* A WRMSR of the watch, on the VM's service core (or in place, one CPU). */
+struct poll_watch_call {
+	struct poll_watch *w;
+	u64 mask;
+	int result;
 };
+
+static void poll_watch_call(void *arg)
+{
+	struct poll_watch_call *c = arg;
+
+	c->result = poll_watch_set(c->w, c->mask);
+}
+
+u64 vm_poll_msr_read(struct vm *vm)
+{
+	/* The core writes mask only in a call this vCPU made and waited for
+	 * (done, acquire): the latest value is visible here. */
+	return __atomic_load_n(&vm->poll.mask, __ATOMIC_RELAXED);
+}
+
+bool vm_poll_msr_write(struct vm *vm, u64 mask)
+{
+	struct poll_watch_call c = { .w = &vm->poll, .mask = mask };
+
+	if (!vm->poll.list)
+		return mask == 0;	/* nothing can be watched: only 0 is a value */
+	service_call(vm->events, poll_watch_call, &c);
+	return c.result == 0;
+}
 
 int vm_poll_init(struct vm *vm)
 {
@@ -43,12 +77,7 @@ int vm_poll_init(struct vm *vm)
 		return -ENOMEM;
 	service_poll_init(&vm->poll, vm->poll_page, vm->events);
 	r = ept_map_range(&vm->ept, POLL_GPA, (u64)(uintptr_t)vm->poll_page, POLL_SIZE,
-			  EPT_READ | EPT_WRITE | EPT_IGNORE_PAT);
-	if (!r) {
-		vm->dev_poll = (struct vm_device){ { &poll_dev_ops }, vm };
-		r = iobus_register(&vm->io.buses[IOBUS_MMIO], POLL_GPA, POLL_SIZE,
-				   &vm->dev_poll.base);
-	}
+			  EPT_READ | EPT_WRITE | EPT_EXEC | EPT_IGNORE_PAT);
 	if (r)
 		printk("vm %u: making the poll page at 0x%llx failed (%d)\n", vm->index,
 		       POLL_GPA, r);

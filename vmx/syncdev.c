@@ -79,7 +79,6 @@ int syncdev_register(struct vm *vm)
 	s->dev = (struct vm_device){ { &syncdev_ops }, vm };
 	s->model.es = vm->events;
 	s->model.scratch = s->scratch;
-	s->model.poll = &vm->poll;	/* vm_poll_init attaches it later */
 	vm->syncdev = s;
 	return iobus_register(&vm->io.buses[IOBUS_MMIO], SYNCDEV_GPA, SYNCDEV_SIZE,
 			      &s->dev.base);

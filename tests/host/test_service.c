@@ -5,7 +5,7 @@
  * (sent == handled, nothing lost), and the synchronous device's register file
  * (service/syncdev.c), and the poll page's watch and scan (service/poll.c:
  * counting, the baseline, the last look, garbage, a guest thread against a
- * polling thread, the POLL registers). The hardware half (service/core.c) is replaced by the
+ * polling thread). The hardware half (service/core.c) is replaced by the
  * three hooks below. */
 #include "service/event.c"
 #include "service/syncdev.c"
@@ -765,42 +765,6 @@ TEST(test_poll_hammer)
 	free(es);
 }
 
-TEST(test_syncdev_poll_registers)
-{
-	struct event_set *es = new_set(0);
-	struct poll_page *p = new_page();
-	struct poll_watch w, *list = NULL;
-
-	dev_reset();
-	dev_wr(SYNCDEV_POLL, 4, 1);			/* no poll page: an error */
-	CHECK_EQ(dev_rd(SYNCDEV_ERRORS, 4), 1);
-	CHECK_EQ(dev_rd(SYNCDEV_POLL, 4), 0);
-	poll_watch_init(&w, p, es, NULL);		/* no service core: an error */
-	dev.poll = &w;
-	dev_wr(SYNCDEV_POLL, 4, 1);
-	CHECK_EQ(dev_rd(SYNCDEV_ERRORS, 4), 2);
-	CHECK_EQ(dev_rd(SYNCDEV_POLL, 8), 0);
-	poll_watch_init(&w, p, es, &list);
-	dev_wr(SYNCDEV_POLL, 4, 0x80000021u);
-	CHECK_EQ(w.mask, 0x80000021ull);
-	CHECK(list == &w);
-	dev_wr(SYNCDEV_POLL_HI, 4, 0x2);
-	CHECK_EQ(w.mask, 0x280000021ull);
-	CHECK_EQ(dev_rd(SYNCDEV_POLL, 8), 0x280000021ull);
-	CHECK_EQ(dev_rd(SYNCDEV_POLL_HI, 4), 2);
-	dev_wr(SYNCDEV_POLL + 1, 1, 0xff);		/* one byte: slots 8-15 */
-	CHECK_EQ(w.mask, 0x28000ff21ull);
-	dev_wr(SYNCDEV_POLL, 8, 0xffffffff00000000ull);
-	CHECK_EQ(w.mask, 0xffffffff00000000ull);
-	CHECK_EQ(dev_rd(SYNCDEV_ERRORS, 4), 2);
-	guest_poll(p, 40, 0);
-	dev_wr(SYNCDEV_POLL, 8, 0);			/* last look, off the list */
-	CHECK_EQ(es->handled[40], 1);
-	CHECK(list == NULL);
-	free(p);
-	free(es);
-}
-
 int main(void)
 {
 	RUN(test_signal_sets_bits);
@@ -820,6 +784,5 @@ int main(void)
 	RUN(test_poll_scan_counts);
 	RUN(test_poll_garbage_contained);
 	RUN(test_poll_hammer);
-	RUN(test_syncdev_poll_registers);
 	return TEST_SUMMARY();
 }
