@@ -8,8 +8,7 @@
  * non-zero value with no service core; a
  * guest that scribbles garbage over the whole page gets, for each slot, a
  * count congruent to its seq's change mod 2^32 and nothing else moves (a
- * NOTIFY of event 100 in between reads back exactly 1); accesses the
- * hypervisor emulates (a string move to or from IORAM) see the same bytes.
+ * NOTIFY of event 100 in between reads back exactly 1.
  * With vcpus=2 both VMs run all of it at once on one service core, each
  * with its own page and events.
  *
@@ -26,7 +25,6 @@
 #define SLOT_WORDS         16u		/* a slot: seq, tsc, 14 of the guest's */
 #define POLL_WATCH_MSR     0x44420001u
 #define VECTOR_GP          13
-#define IORAM              0xff000000u
 #define OTHER_EVENT        100
 #define STORES_TIMED       1000u
 #define STORE_MAX_CYCLES   40u		/* an exit costs far more, in Bochs too */
@@ -97,28 +95,6 @@ static void test_memory(void)
 	CHECK(per <= STORE_MAX_CYCLES);
 	for (u32 i = 0; i < POLL_BYTES / 4; i++)
 		page[i] = 0;
-}
-
-/* The accesses that exit anyway: string moves between IORAM and the page
- * are emulated, and the emulator sees the page's bytes. */
-static void test_emulated(void)
-{
-	uintptr_t src = POLL_GPA + 10 * SLOT_WORDS * 4 + 8, dst = IORAM + 0x100;
-	unsigned long n = 4;
-
-	for (u32 i = 0; i < 4; i++)
-		page[10 * SLOT_WORDS + 2 + i] = 0xa0b0c0d0u + i;
-	__asm__ volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-	for (u32 i = 0; i < 4; i++)
-		CHECK_EQ(mmio_read32(IORAM + 0x100 + 4 * i), 0xa0b0c0d0u + i);
-	for (u32 i = 0; i < 4; i++)
-		mmio_write32(IORAM + 0x200 + 4 * i, 0x01020304u * (i + 1));
-	src = IORAM + 0x200, dst = POLL_GPA + 11 * SLOT_WORDS * 4 + 8, n = 4;
-	__asm__ volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-	for (u32 i = 0; i < 4; i++)
-		CHECK_EQ(page[11 * SLOT_WORDS + 2 + i], 0x01020304u * (i + 1));
-	for (u32 i = 0; i < 2 * SLOT_WORDS; i++)
-		page[10 * SLOT_WORDS + i] = 0;
 }
 
 static void test_watch_msr(void)
@@ -214,7 +190,6 @@ static void test_garbage(void)
 static const struct guest_test tests[] = {
 	{ "poll_cpuid",          test_cpuid,          GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_memory",         test_memory,         GUEST_TEST_NEEDS_DOORBELL },
-	{ "poll_emulated",       test_emulated,       GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_watch_msr",      test_watch_msr,      GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_counting",       test_counting,       GUEST_TEST_NEEDS_DOORBELL },
 	{ "poll_garbage",        test_garbage,        GUEST_TEST_NEEDS_DOORBELL },

@@ -162,19 +162,27 @@ void service_main(void)
 		     es; es = es->next)
 			if (service_set_busy(es))
 				service_scan(es);
-		if (unlikely(__atomic_load_n(&sc->polls, __ATOMIC_RELAXED))) {
-			service_poll_wait(sc, kick);
-			continue;
-		}
+		/* Between rounds: sleep (or spin on the kick), unless a poll
+		 * page is watched (service_poll_wait). The test sits where
+		 * the core would wait, out of the way of a round that follows
+		 * at once. */
 		if (ipi) {
 			/* sti; hlt is atomic: an IPI arriving after the check
 			 * still ends the hlt (SDM Vol. 2B, "STI": interrupts
 			 * are recognised after the next instruction). */
 			__asm__ volatile("cli" ::: "memory");
-			if (!__atomic_load_n(kick, __ATOMIC_SEQ_CST))
+			if (!__atomic_load_n(kick, __ATOMIC_SEQ_CST)) {
+				if (unlikely(__atomic_load_n(&sc->polls, __ATOMIC_RELAXED))) {
+					__asm__ volatile("sti" ::: "memory");
+					service_poll_wait(sc, kick);
+					continue;
+				}
 				__asm__ volatile("sti; hlt" ::: "memory");
-			else
+			} else {
 				__asm__ volatile("sti" ::: "memory");
+			}
+		} else if (unlikely(__atomic_load_n(&sc->polls, __ATOMIC_RELAXED))) {
+			service_poll_wait(sc, kick);
 		} else {
 			while (!__atomic_load_n(kick, __ATOMIC_SEQ_CST))
 				cpu_relax();

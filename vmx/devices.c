@@ -253,8 +253,6 @@ int vm_devices_register(struct vm *vm)
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val)
 {
 	if (iobus_read(&vm->io.buses[bus], addr, size, val)) {
-		if (bus == IOBUS_MMIO && vm_poll_access(vm, addr, val, size, false))
-			return;
 		report_unassigned(vm, bus == IOBUS_PIO ? "port" : "guest-physical address",
 				  addr, false);
 		memset(val, 0xff, size);
@@ -263,8 +261,7 @@ void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val)
 
 void vm_bus_write(struct vm *vm, u32 bus, u64 addr, u32 size, const void *val)
 {
-	if (iobus_write(&vm->io.buses[bus], addr, size, val) &&
-	    !(bus == IOBUS_MMIO && vm_poll_access(vm, addr, (void *)val, size, true)))
+	if (iobus_write(&vm->io.buses[bus], addr, size, val))
 		report_unassigned(vm, bus == IOBUS_PIO ? "port" : "guest-physical address",
 				  addr, true);
 }

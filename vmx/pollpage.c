@@ -6,13 +6,15 @@
  * the 64-bit guests map their top GiB uncached, and the page must be the
  * same ordinary write-back memory for the guest and for the service core:
  * SDM Vol. 3C, "Memory Type Used for Translated Guest-Physical Addresses").
- * Read, write and execute, like RAM: the guest's accesses never exit. An
- * access the hypervisor emulates anyway (a string move between the page and
- * IORAM) reaches the same bytes (vm_poll_access) where the MMIO bus found no
- * device, not as a device on the bus, whose every lookup one more device
- * would lengthen (sync-mmio's figure).
- * (Only the emulator's own reads of guest page tables and instruction bytes
- * are RAM-only: page tables or code in the poll page are not emulated.)
+ * Read, write and execute, like RAM: the guest's own accesses never exit.
+ * The one thing the page is not is RAM to the hypervisor's emulator: an
+ * access it emulates because the instruction also touches MMIO (a string
+ * move between the page and IORAM), a page table or an IOEVENTFD argument
+ * there, sees no memory (unassigned: reads all ones, writes dropped, logged;
+ * -EFAULT). Reaching the page from the emulator would need a device on the
+ * MMIO bus, or a test where the bus finds none, and either lengthens every
+ * emulated access (sync-mmio's path by 10 instructions, the mmio doorbell's
+ * by 6, measured): not worth it for data no guest moves that way.
  *
  * The watch is the paravirtual MSR POLL_WATCH_MSR (as KVM's guests turn on
  * kvmclock or steal time with a WRMSR): every access exits (the MSR bitmap
@@ -23,19 +25,6 @@
  * path: the synchronous device and the MMIO bus are as they were.
  */
 #include "vmx/vmx_priv.h"
-
-bool vm_poll_access(struct vm *vm, u64 gpa, void *buf, u32 size, bool write)
-{
-	u8 *p = (u8 *)vm->poll_page + (gpa - POLL_GPA);
-
-	if (gpa - POLL_GPA >= POLL_SIZE || size > POLL_GPA + POLL_SIZE - gpa || !vm->poll_page)
-		return false;
-	if (write)
-		memcpy(p, buf, size);
-	else
-		memcpy(buf, p, size);
-	return true;
-}
 
 /* A WRMSR of the watch, on the VM's service core (or in place, one CPU). */
 struct poll_watch_call {

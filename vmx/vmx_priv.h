@@ -329,10 +329,6 @@ int syncdev_register(struct vm *vm);
 /* Makes vm's poll page: EPT-mapped at POLL_GPA, watched by the service core
  * of vm->events (vmx/pollpage.c). After vm_io_init. 0 or -errno. */
 int vm_poll_init(struct vm *vm);
-/* An emulated access to the poll page (no device answered gpa): copies
- * between buf and the page when [gpa, gpa + size) lies inside it and returns
- * true; false otherwise (vmx/pollpage.c). */
-bool vm_poll_access(struct vm *vm, u64 gpa, void *buf, u32 size, bool write);
 /* The watch MSR (POLL_WATCH_MSR): the slots watched; setting them returns
  * false (#GP) for a non-zero mask with no service core (vmx/pollpage.c). */
 u64 vm_poll_msr_read(struct vm *vm);
