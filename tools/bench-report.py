@@ -122,6 +122,10 @@ def cyc(r):
     return None if r is None else num(r.get("cycles_per_op"))
 
 
+def diff(a, b):
+    return None if a is None or b is None else a - b
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -277,10 +281,9 @@ def print_table(res):
          "qemu-mmio / ioeventfd-mmio"),
         ("fast-mmio / poll", ratio(c["fast-mmio"], c["poll"]), None,
          "what the exit costs the guest over a store (KVM's table has no exit-free path)"),
-        ("p50 fast-mmio / poll",
-         ratio(num((base(rows, "fast-mmio", "32") or {}).get("p50")),
-               num((base(rows, "poll", "32") or {}).get("p50"))), None,
-         "the exit's share of the way to the service core"),
+        ("p50 fast-mmio - poll", diff(num((base(rows, "fast-mmio", "32") or {}).get("p50")),
+                                      num((base(rows, "poll", "32") or {}).get("p50"))), None,
+         "latency the exit adds on the way to the service core (a difference: poll's p50 may be 0)"),
     ]
     for name, mine, seed, how in pairs:
         p("  %-24s %9s   %5s  %s" % (name, fmt(mine, 2), "-" if seed is None else "%.2f" % seed, how))
