@@ -34,6 +34,7 @@ struct cmdline_device {
 };
 static const struct cmdline_device cmdline_devices[] = {
 	{ 0xfe000000ull, 4 * KiB,  "the synchronous device" },
+	{ 0xfe100000ull, 4 * KiB,  "the poll page" },
 	{ 0xfee00000ull, 4 * KiB,  "the xAPIC page" },
 	{ 0xff000000ull, 64 * KiB, "pc-testdev IORAM" },
 };

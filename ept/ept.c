@@ -143,12 +143,13 @@ static bool ept_gpa_range_valid(u64 gpa, u64 size)
 	       gpa <= EPT_GPA_LIMIT - size;
 }
 
-/* R, RW, RX or RWX. W without R misconfigures (ept_set_misconfig() does that
- * on purpose); X alone needs IA32_VMX_EPT_VPID_CAP bit 0, which this pure
- * module cannot check. SDM Vol. 3C, "EPT Misconfigurations". */
+/* R, RW, RX or RWX, optionally with EPT_IGNORE_PAT. W without R
+ * misconfigures (ept_set_misconfig() does that on purpose); X alone needs
+ * IA32_VMX_EPT_VPID_CAP bit 0, which this pure module cannot check. SDM Vol.
+ * 3C, "EPT Misconfigurations". */
 static bool ept_perms_valid(u64 perms)
 {
-	return !(perms & ~EPT_PERM_MASK) && (perms & EPT_READ);
+	return !(perms & ~(EPT_PERM_MASK | EPT_IGNORE_PAT)) && (perms & EPT_READ);
 }
 
 /*

@@ -190,7 +190,10 @@ int ept_init(struct ept *e, const struct ept_ops *ops);
  * with perms: EPT_READ, optionally | EPT_WRITE and/or | EPT_EXEC (write
  * without read is a misconfiguration, see ept_set_misconfig(); execute-only
  * needs a CPU capability and is not offered). Leaves are write-back
- * (EPT_MEMTYPE_WB, guest PAT honoured); a 2 MiB leaf wherever gpa, hpa and the
+ * (EPT_MEMTYPE_WB, guest PAT honoured; with | EPT_IGNORE_PAT in perms,
+ * write-back whatever the guest's PAT and page tables say: SDM Vol. 3C,
+ * "Memory Type Used for Translated Guest-Physical Addresses");
+ * a 2 MiB leaf wherever gpa, hpa and the
  * rest of the range allow it, 4 KiB leaves elsewhere.
  * Returns 0; -EINVAL if gpa, hpa or size is not 4 KiB-aligned, size is 0,
  * perms is not one of the above, gpa + size exceeds EPT_GPA_LIMIT or hpa +

@@ -14,14 +14,16 @@
  *                emulated and served on the service core while the vCPU
  *                waits - the heavyweight baseline (the seed's qemu-mmio)
  *   hypercall    the NOTIFY hypercall
- *
- * There is no `poll` path (a shared-memory flag the service core polls, no
- * exit): the service core watches no guest memory, so it cannot be measured
- * honestly yet.
+ *   poll         no exit at all: a store of the TSC and a counter to a slot
+ *                of the poll page (CPUID 0x40000002), ordinary memory that
+ *                the service core watches - the cross-core floor
  *
  * Every doorbell path registers its own doorbell by hypercall, rings it ops
  * times, deassigns it, and checks with EVENT_READ that the service core
- * handled exactly the signals sent. Around each timed loop the guest zeroes
+ * handled exactly the signals sent. The poll path asks the service core to
+ * watch its slot (WRMSR of the watch MSR, CPUID 0x40000002 EDX), stores ops times, and
+ * stops the watch, which takes a last look at the slot: EVENT_READ then
+ * returns every signal. Around each timed loop the guest zeroes
  * its VM's service statistics (synchronous device, COMMAND CLEAR_STATS) and
  * reads them back after (SNAPSHOT): with latency=1 (CPUID 0x40000001 EAX bit
  * 4) each doorbell row carries the latency from the signal to its handling on
@@ -68,6 +70,7 @@
 #define EV_FAST           2
 #define EV_MMIO           3
 #define EV_HC             4
+#define EV_POLL           5		/* poll page slot 5 is event 5 */
 #define EV_OTHER          100
 #define EV_KVM_OTHER      101
 #define MAX_SCALES        8
@@ -79,6 +82,8 @@
 #define HV_CFG_LEN(eax)        (((eax) >> 2) & 3)
 #define HV_CFG_LATENCY         BIT(4)
 #define HV_CFG_TRACE           BIT(5)
+#define CPUID_HV_POLL          0x40000002u	/* EAX, EBX: GPA; ECX: slots; EDX: MSR */
+#define POLL_SLOT_WORDS        16		/* a slot: seq, tsc, 14 more */
 
 /* The synchronous device (README "The synchronous device"). */
 #define SD                     0xfe000000u
@@ -303,6 +308,33 @@ __attribute__((noinline)) static void loop_notify(u64 n)
 		(void)hypercall1(HC_NOTIFY, EV_HC);
 }
 
+/* The poll path's slot: the loop stores the TSC's low half, then the
+ * signal count (the order the service core relies on: service/poll.c). */
+static volatile u32 *poll_seq, *poll_tsc;
+static u32 poll_count;
+
+/* The TSC's low half only: the same loop, instruction for instruction, in
+ * the 32- and the 64-bit guest (rdtsc() would join the halves in 64-bit). */
+static inline u32 rdtsc_lo(void)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	(void)hi;
+	return lo;
+}
+
+__attribute__((noinline)) static void loop_poll(u64 n)
+{
+	volatile u32 *seq = poll_seq, *tsc = poll_tsc;
+	u32 c = poll_count;
+
+	for (u32 i = 0; i < (u32)n; i++) {
+		*tsc = rdtsc_lo();
+		*seq = ++c;
+	}
+	poll_count = c;
+}
+
 /* Times loop(ops); with pathprof=PATH, brackets it. Warm up first. */
 static u64 timed(const char *path, void (*loop)(u64), u64 ops)
 {
@@ -382,6 +414,61 @@ static bool sync_path(u64 ops)
 	if (r.handled != r.sent) {
 		printf("bench: sync-mmio: %u requests sent, %u served\n", (u32)r.sent,
 		       (u32)r.handled);
+		return false;
+	}
+	return true;
+}
+
+static u32 poll_msr;			/* the watch MSR, from CPUID */
+
+/* Asks the service core to watch the slots of mask (0: none, after a last
+ * look). False when it refused (#GP: no service core). */
+static bool poll_watch(u64 mask)
+{
+	u64 now = ~mask;
+	return wrmsr_safe(poll_msr, mask) == GUEST_NO_FAULT &&
+	       rdmsr_safe(poll_msr, &now) == GUEST_NO_FAULT && now == mask;
+}
+
+/* The poll path: no exit, a store to memory the service core watches. Like a
+ * doorbell path, but the "doorbell" is slot EV_POLL of the poll page; the
+ * watch stops (with a last look) before EVENT_READ, so handled counts every
+ * store. Skipped, with a line, when there is no service core (one CPU). */
+static bool poll_path(u64 ops)
+{
+	struct result r = { .path = "poll", .ops = ops, .event = true };
+	struct cpuid_regs c = cpuid(CPUID_HV_POLL, 0);
+	u64 gpa = c.eax | (u64)c.ebx << 32;
+
+	printf("bench: path poll, slot %u of the poll page at 0x%llx\n", EV_POLL, U(gpa));
+	if (c.ecx <= EV_POLL || gpa == 0 || gpa > (uintptr_t)-1) {
+		printf("bench: poll: the poll page has %u slots (0: no service core to "
+		       "watch it, one CPU); not measured\n", c.ecx);
+		return true;
+	}
+	poll_msr = c.edx;
+	poll_seq = (volatile u32 *)(uintptr_t)gpa + EV_POLL * POLL_SLOT_WORDS;
+	poll_tsc = poll_seq + 1;
+	if (!poll_watch(BIT(EV_POLL))) {
+		printf("bench: poll: the service core refused to watch slot %u\n", EV_POLL);
+		return false;
+	}
+	loop_poll(ops / 10 + 1);					/* warm up */
+	(void)poll_watch(0);
+	(void)hypercall(HC_EVENT_READ, EV_POLL, 0, 0, 0);		/* and forget it */
+	(void)poll_watch(BIT(EV_POLL));
+	r.registrations = registered;
+	stats_clear();
+	r.cycles = timed("poll", loop_poll, ops);
+	r.sent = ops;
+	bool stopped = poll_watch(0);		/* the last look: every store seen */
+	long h = hypercall(HC_EVENT_READ, EV_POLL, 0, 0, 0);
+	r.handled = h < 0 ? 0 : (u64)h;
+	(void)stats_read(&r);
+	bench_print(&r);
+	if (!stopped || h < 0 || r.handled != r.sent) {
+		printf("bench: poll: %u signals sent, %d handled%s\n", (u32)r.sent, (int)h,
+		       stopped ? "" : ", the watch did not stop");
 		return false;
 	}
 	return true;
@@ -501,6 +588,8 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 		ok &= sync_path(ops);
 	if (want("hypercall"))
 		ok &= doorbell_path("hypercall", loop_notify, ops, EV_HC, 0, 0, 0, 0);
+	if (want("poll"))
+		ok &= poll_path(ops);
 
 	for (u32 i = 0; ok && i < nscales; i++) {
 		if (scales[i] <= 1 || scales[i] > VM_IOEVENTFDS)

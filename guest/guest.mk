@@ -44,6 +44,9 @@ GUESTS64       += pci64:pci
 # The CPU tells the truth: CPUID vs MSRs, TSC writes, refused CR0/CR4/EFER.
 GUESTS32       += cpu:cpu
 GUESTS64       += cpu64:cpu
+# The poll page (CPUID 0x40000002, watched slots, garbage contained).
+GUESTS32       += poll:poll
+GUESTS64       += poll64:poll
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \

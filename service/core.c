@@ -13,6 +13,11 @@
  *
  * Also here: EVENT_READ's bounded wait, synchronous calls (service_call), and
  * the boot self-check (IPIs and 10,000 signals, all counted).
+ *
+ * The poll page (service/poll.c): while a VM it serves watches slots of its
+ * poll page, a core does not sleep between rounds: it passes over every
+ * watched slot, then checks its kick, again and again (service_poll_wait).
+ * A core that watches nothing pays one load per round for the feature.
  */
 #include "service/service.h"
 #include "boot/cpu.h"
@@ -22,6 +27,7 @@ struct service_core {
 	/* The core's own line. */
 	struct event_set *sets __aligned(CACHE_LINE);	/* the sets it serves */
 	u64 rounds;			/* times the core scanned its sets */
+	struct poll_watch *polls;	/* poll pages watching slots (poll_watch_set) */
 } __aligned(CACHE_LINE);
 
 static struct service_core service_cores[MAX_CPUS];
@@ -60,6 +66,12 @@ void event_set_init(struct event_set *es)
 		es->next = head;
 	} while (!__atomic_compare_exchange_n(&sc->sets, &head, es, false,
 					      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+void service_poll_init(struct poll_watch *w, struct poll_page *page, struct event_set *es)
+{
+	poll_watch_init(w, page, es, es->flags & EVENT_SET_INLINE ? NULL :
+			&service_cores[es->service_cpu].polls);
 }
 
 void service_inline_signal(struct event_set *es)
@@ -116,6 +128,19 @@ void service_ipi_x2apic(void);
 _Static_assert(offsetof(struct percpu, ipis_received) == PERCPU_IPIS,
 	       "service/ipi.asm counts IPIs at GS:PERCPU_IPIS");
 
+/* Between rounds while some poll page is watched: a pass over every watched
+ * slot, then the kick, until a round is due. The watches change only in a
+ * round (a synchronous call: the WRMSR of the watch), so the list is the
+ * core's own. */
+static __attribute__((noinline)) void service_poll_wait(struct service_core *sc, u32 *kick)
+{
+	do {
+		for (struct poll_watch *w = sc->polls; w; w = w->next)
+			poll_scan(w);
+		cpu_relax();
+	} while (!__atomic_load_n(kick, __ATOMIC_SEQ_CST));
+}
+
 void service_main(void)
 {
 	struct service_core *sc = &service_cores[this_cpu_index()];
@@ -137,15 +162,27 @@ void service_main(void)
 		     es; es = es->next)
 			if (service_set_busy(es))
 				service_scan(es);
+		/* Between rounds: sleep (or spin on the kick), unless a poll
+		 * page is watched (service_poll_wait). The test sits where
+		 * the core would wait, out of the way of a round that follows
+		 * at once. */
 		if (ipi) {
 			/* sti; hlt is atomic: an IPI arriving after the check
 			 * still ends the hlt (SDM Vol. 2B, "STI": interrupts
 			 * are recognised after the next instruction). */
 			__asm__ volatile("cli" ::: "memory");
-			if (!__atomic_load_n(kick, __ATOMIC_SEQ_CST))
+			if (!__atomic_load_n(kick, __ATOMIC_SEQ_CST)) {
+				if (unlikely(__atomic_load_n(&sc->polls, __ATOMIC_RELAXED))) {
+					__asm__ volatile("sti" ::: "memory");
+					service_poll_wait(sc, kick);
+					continue;
+				}
 				__asm__ volatile("sti; hlt" ::: "memory");
-			else
+			} else {
 				__asm__ volatile("sti" ::: "memory");
+			}
+		} else if (unlikely(__atomic_load_n(&sc->polls, __ATOMIC_RELAXED))) {
+			service_poll_wait(sc, kick);
 		} else {
 			while (!__atomic_load_n(kick, __ATOMIC_SEQ_CST))
 				cpu_relax();

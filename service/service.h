@@ -249,6 +249,82 @@ void event_latency_summary(const struct event_set *es, u64 *scratch,
 /* The same over any array: sorts v[0..n) in place. */
 void latency_percentiles(u64 *v, u64 n, struct latency_summary *out);
 
+/* ---- the poll page (service/poll.c, pure) -------------------------------- */
+/*
+ * A doorbell with no exit at all: the benchmark's `poll` path, the cross-core
+ * floor. Each VM has a poll page at guest-physical POLL_GPA (4 KiB), which
+ * EPT maps to a page of the hypervisor's as ordinary write-back RAM: the
+ * guest's loads and stores to it never exit. It holds POLL_SLOTS slots of
+ * one cache line each; slot k belongs to event k of the VM. The guest
+ * announces a signal of event k by storing its TSC's low 32 bits in
+ * slot[k].tsc and then a new value in slot[k].seq (a counter: add 1 per
+ * signal). While slot k is watched (bit k of the paravirtual MSR
+ * POLL_WATCH_MSR; the WRMSR is served on the VM's service core), that core
+ * looks at the slot on every pass of its polling loop, and each change of
+ * seq is one handling of event k: seq - last (mod 2^32) signals, added to
+ * the event's sent and handled counts (EVENT_READ returns them), with a
+ * latency sample now - tsc (latency=1) and the service cycles of the pass,
+ * as for a doorbell. Watching a slot takes seq as it is (what was written
+ * before does not count); unwatching it takes a last look (nothing written
+ * before the unwatching WRMSR is lost; no latency sample: that delay is the
+ * request's). CPUID leaf 0x40000002 announces it all: EAX, EBX = POLL_GPA
+ * low, high; ECX = POLL_SLOTS, or 0 when there is no service core to poll (a
+ * single CPU); EDX = POLL_WATCH_MSR. The hypervisor reads only seq and tsc
+ * of watched slots and never writes the page. Ordering and containment:
+ * service/poll.c.
+ */
+#define POLL_GPA               0xfe100000ull
+#define POLL_SIZE              0x1000u
+#define POLL_SLOTS             64
+#define CPUID_HV_POLL_LEAF     0x40000002u
+/* The watch: RDMSR reads, WRMSR sets (EDX:EAX, bit k = slot k) the slots the
+ * service core watches. "DB" and 1, outside the ranges of Intel's MSRs,
+ * Hyper-V's synthetic ones (0x40000000-0x400000ff) and KVM's (0x4b564dxx),
+ * as a paravirtual MSR is. WRMSR of a non-zero value with no service core:
+ * #GP (vmx/pollpage.c). */
+#define POLL_WATCH_MSR         0x44420001u
+
+/* One slot: written by the guest only. */
+struct poll_slot {
+	u32 seq;		/* the signal counter: a change is a handling */
+	u32 tsc;		/* the TSC's low 32 bits at the latest signal */
+	u32 reserved[14];	/* the guest's: never read */
+};
+struct poll_page {
+	struct poll_slot slot[POLL_SLOTS];
+};
+_Static_assert(sizeof(struct poll_slot) == CACHE_LINE, "a slot is a cache line");
+_Static_assert(sizeof(struct poll_page) == POLL_SIZE, "the slots fill the page");
+_Static_assert(POLL_SLOTS == 64 && POLL_SLOTS <= EVENTS_PER_VM,
+	       "every bit of a u64 mask is a slot; slot k is event k");
+
+/* The service core's view of one VM's poll page. Written by that core only
+ * (poll_watch_init excepted, before the VM runs). */
+struct poll_watch {
+	struct poll_page *page;		/* the hypervisor's page behind POLL_GPA */
+	struct event_set *es;		/* the VM's events */
+	struct poll_watch **list;	/* the serving core's watches; NULL: none */
+	struct poll_watch *next;	/* on *list while mask != 0 */
+	u64 mask;			/* the slots watched */
+	u32 last[POLL_SLOTS];		/* seq as the core last saw it */
+};
+
+/* Makes w watch nothing, for page of the VM whose events are es; list is the
+ * head of the serving core's list of watches in use (NULL when there is no
+ * service core: nothing can be watched). */
+void poll_watch_init(struct poll_watch *w, struct poll_page *page,
+		     struct event_set *es, struct poll_watch **list);
+/* Watches exactly the slots of mask: a last look at the slots it drops, seq
+ * taken as it is for the slots it adds; w goes on its core's list when it
+ * watches something, off it when nothing. Returns 0, or -ENODEV (nothing
+ * changed) when w has no service core. On the serving core only. */
+int poll_watch_set(struct poll_watch *w, u64 mask);
+/* One look at every watched slot of w: handles each whose seq changed.
+ * Returns the events handled. On the serving core only. */
+u64 poll_scan(struct poll_watch *w);
+/* Attaches w to the service core of es (service/core.c, not pure). */
+void service_poll_init(struct poll_watch *w, struct poll_page *page, struct event_set *es);
+
 /* ---- the synchronous device's model (service/syncdev.c, pure) ------------ */
 /*
  * The register file of the synchronous device (guest-physical 0xFE000000,

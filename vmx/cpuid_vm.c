@@ -55,7 +55,7 @@ void cpuid_vcpu_leaf(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 
 /*
  * Leaves 0x40000000-0x400000ff are doorbell's own:
- *   0x40000000: EAX = the highest such leaf (0x40000001), EBX ECX EDX =
+ *   0x40000000: EAX = the highest such leaf (0x40000002), EBX ECX EDX =
  *               "DoorbellHV\0\0" (CONTRACTS.md 2);
  *   0x40000001: how this run is configured, so a guest can label its
  *               measurements: EAX bit 0 notify=poll, bit 1 lookup=linear,
@@ -63,9 +63,13 @@ void cpuid_vcpu_leaf(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
  *               latency=1, bit 5 trace=1; EBX = the number of VMs (vcpus=);
  *               ECX = the TSC frequency in kHz (0 if unknown); EDX = this
  *               VM's index.
+ *   0x40000002: the poll page (service/service.h): EAX, EBX = its
+ *               guest-physical address, low and high 32 bits; ECX = its
+ *               slots (0: no service core to watch it, a single CPU);
+ *               EDX = the MSR that watches them (POLL_WATCH_MSR).
  * Every other leaf of the range reads as zeros.
  */
-#define CPUID_HV_LEAF_MAX       (CPUID_HV_LEAF + 1)
+#define CPUID_HV_LEAF_MAX       CPUID_HV_POLL_LEAF
 #define CPUID_HV_CFG_POLL       BIT(0)
 #define CPUID_HV_CFG_LINEAR     BIT(1)
 #define CPUID_HV_CFG_LEN_SHIFT  2
@@ -89,6 +93,11 @@ static void cpuid_hypervisor_leaf(struct vcpu *v, u32 leaf, struct cpuid_regs *r
 		r->ebx = boot_cfg.vcpus;
 		r->ecx = (u32)(tsc_hz() / 1000);
 		r->edx = v->vm->index;
+	} else if (leaf == CPUID_HV_POLL_LEAF) {
+		r->eax = (u32)POLL_GPA;
+		r->ebx = (u32)(POLL_GPA >> 32);
+		r->ecx = v->vm->poll.list ? POLL_SLOTS : 0;
+		r->edx = POLL_WATCH_MSR;
 	}
 }
 

@@ -8,7 +8,8 @@
  * changes), IA32_TSC and IA32_TSC_ADJUST (the VMCS TSC offset), the
  * machine-check MSRs of a CPU with no banks, IA32_MISC_ENABLE (kept per
  * VM), IA32_ARCH_CAPABILITIES (its enumeration bits), a few harmless
- * read-only ones, and #GP for the rest: every MSR the guest's CPUID
+ * read-only ones, doorbell's own POLL_WATCH_MSR (the poll page's watch,
+ * vmx/pollpage.c), and #GP for the rest: every MSR the guest's CPUID
  * advertises works (vmx/cpuid.c). SDM Vol. 3C, "MSR-Bitmap Address"; Vol. 4, "Model-Specific
  * Registers".
  */
@@ -278,6 +279,7 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
 		*val = v->tsc_aux_written ? v->tsc_aux_guest.value : rdmsr(MSR_TSC_AUX);
 		return true;
 	case MSR_IA32_MISC_ENABLE: *val = v->vm->misc_enable; return true;
+	case POLL_WATCH_MSR:       *val = vm_poll_msr_read(v->vm); return true;
 	case MSR_IA32_PLATFORM_ID:
 	case MSR_IA32_MTRRCAP:     /* no MTRRs offered */
 	case MSR_IA32_MTRR_DEF_TYPE:
@@ -323,6 +325,8 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
 			return false;
 		v->vm->mcg_status = 0;
 		return true;
+	case POLL_WATCH_MSR:
+		return vm_poll_msr_write(v->vm, val);
 	case MSR_IA32_MISC_ENABLE:
 		return misc_enable_write(v->vm, val);
 	case MSR_IA32_MTRR_DEF_TYPE:

@@ -203,6 +203,8 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 		return r;
 	}
 	r = vm_io_init(vm);
+	if (!r)
+		r = vm_poll_init(vm);
 	if (r)
 		return r;
 

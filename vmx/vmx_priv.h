@@ -183,6 +183,9 @@ struct vm {
 	enum vm_end end;
 	int status;
 	u64 entry_rip, mbi_gpa;
+	/* The poll page (vmx/pollpage.c, service/poll.c). */
+	struct poll_page *poll_page;
+	struct poll_watch poll;		/* the service core's */
 };
 
 extern struct vm *vms[MAX_CPUS];
@@ -355,6 +358,13 @@ int vm_devices_register(struct vm *vm);
 int syncdev_register(struct vm *vm);
 /* Makes PCI bus 0 (host bridge, pci-testdev) and registers it (vmx/pci.c). */
 int vm_pci_register(struct vm *vm);
+/* Makes vm's poll page: EPT-mapped at POLL_GPA, watched by the service core
+ * of vm->events (vmx/pollpage.c). After vm_io_init. 0 or -errno. */
+int vm_poll_init(struct vm *vm);
+/* The watch MSR (POLL_WATCH_MSR): the slots watched; setting them returns
+ * false (#GP) for a non-zero mask with no service core (vmx/pollpage.c). */
+u64 vm_poll_msr_read(struct vm *vm);
+bool vm_poll_msr_write(struct vm *vm, u64 mask);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);

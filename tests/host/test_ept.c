@@ -883,6 +883,38 @@ TEST(test_destroy_frees_everything)
 	ept_destroy(&e); /* twice is harmless */
 }
 
+/* EPT_IGNORE_PAT (the poll page, vmx/pollpage.c): the leaf is write-back
+ * with IPAT set, and a 2 MiB leaf split by a later misconfig keeps it. */
+TEST(test_map_ignore_pat)
+{
+	struct ept e;
+	struct host_mem *m = setup(&e);
+	u64 gpa = 0xfe100000, hpa = 0x80007000, h = 0, p = 0;
+	u64 *t = host_phys_to_virt(m, ept_eptp(&e) & EPT_ADDR_MASK);
+
+	CHECK_EQ(ept_map_range(&e, gpa, hpa, PAGE_SIZE, EPT_READ | EPT_WRITE | EPT_IGNORE_PAT), 0);
+	for (unsigned lvl = EPT_LEVEL_PML4; lvl > EPT_LEVEL_PT; lvl--)
+		t = host_phys_to_virt(m, t[(gpa >> (12 + 9 * (lvl - 1))) & 511] & EPT_ADDR_MASK);
+	CHECK_EQ(t[(gpa >> 12) & 511], hpa | EPT_READ | EPT_WRITE | EPT_IGNORE_PAT |
+		 EPT_MEMTYPE_WB << EPT_MEMTYPE_SHIFT);
+	CHECK(tr(&e, gpa + 8, &h, &p, NULL));
+	CHECK_EQ(h, hpa + 8);
+	CHECK_EQ(p, EPT_READ | EPT_WRITE);
+	/* A 2 MiB leaf with IPAT, split by a misconfigured page: its other
+	 * 511 pages keep IPAT. */
+	CHECK_EQ(ept_map_range(&e, 0x200000, 0x80200000, 2 * MiB, EPT_READ | EPT_IGNORE_PAT), 0);
+	CHECK_EQ(ept_set_misconfig(&e, 0x201000), 0);
+	t = host_phys_to_virt(m, ept_eptp(&e) & EPT_ADDR_MASK);
+	for (unsigned lvl = EPT_LEVEL_PML4; lvl > EPT_LEVEL_PT; lvl--)
+		t = host_phys_to_virt(m, t[(0x200000ull >> (12 + 9 * (lvl - 1))) & 511] & EPT_ADDR_MASK);
+	CHECK_EQ(t[0] & (EPT_IGNORE_PAT | EPT_PERM_MASK), EPT_IGNORE_PAT | EPT_READ);
+	CHECK_EQ(t[2] & (EPT_IGNORE_PAT | EPT_PERM_MASK), EPT_IGNORE_PAT | EPT_READ);
+	/* IPAT alone, or another attribute bit: refused. */
+	CHECK_EQ(ept_map_range(&e, 0x600000, 0, PAGE_SIZE, EPT_IGNORE_PAT), -EINVAL);
+	CHECK_EQ(ept_map_range(&e, 0x600000, 0, PAGE_SIZE, EPT_READ | EPT_LARGE_PAGE), -EINVAL);
+	teardown(&e, m);
+}
+
 int main(void)
 {
 	/* Line-buffered: lines before an ASSERT's abort survive a pipe. */
@@ -901,5 +933,6 @@ int main(void)
 	RUN(test_random_across_1g);
 	RUN(test_random_across_512g);
 	RUN(test_destroy_frees_everything);
+	RUN(test_map_ignore_pat);
 	return TEST_SUMMARY();
 }

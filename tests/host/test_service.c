@@ -3,10 +3,13 @@
  * bookkeeping, the kick's test-and-test-and-set, synchronous calls, the
  * latency percentiles, two signalling threads against a service thread
  * (sent == handled, nothing lost), and the synchronous device's register file
- * (service/syncdev.c). The hardware half (service/core.c) is replaced by the
+ * (service/syncdev.c), and the poll page's watch and scan (service/poll.c:
+ * counting, the baseline, the last look, garbage, a guest thread against a
+ * polling thread). The hardware half (service/core.c) is replaced by the
  * three hooks below. */
 #include "service/event.c"
 #include "service/syncdev.c"
+#include "service/poll.c"
 #include "tests/host/test.h"
 
 #include <pthread.h>
@@ -561,6 +564,207 @@ TEST(test_syncdev_snapshot)
 	free(es);
 }
 
+
+/* ---- the poll page ---------------------------------------------------------- */
+
+static struct poll_page *new_page(void)
+{
+	struct poll_page *p = aligned_alloc(PAGE_SIZE, sizeof(*p));
+	memset(p, 0, sizeof(*p));
+	return p;
+}
+
+/* The guest's side of a signal: tsc, then seq (service/service.h). */
+static void guest_poll(struct poll_page *p, u32 k, u32 tsc)
+{
+	__atomic_store_n(&p->slot[k].tsc, tsc, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->slot[k].seq, p->slot[k].seq + 1, __ATOMIC_RELEASE);
+}
+
+TEST(test_poll_watch_list)
+{
+	struct event_set *es = new_set(0);
+	struct poll_page *p1 = new_page(), *p2 = new_page();
+	struct poll_watch w1, w2, w0, *list = NULL;
+
+	poll_watch_init(&w1, p1, es, &list);
+	poll_watch_init(&w2, p2, es, &list);
+	poll_watch_init(&w0, p1, es, NULL);		/* no service core */
+	CHECK_EQ(poll_watch_set(&w0, 1), -ENODEV);
+	CHECK_EQ(w0.mask, 0);
+	CHECK_EQ(poll_watch_set(&w1, BIT(3)), 0);
+	CHECK(list == &w1 && w1.next == NULL);
+	CHECK_EQ(poll_watch_set(&w2, BIT(63) | BIT(0)), 0);
+	CHECK(list == &w2 && w2.next == &w1);
+	CHECK_EQ(poll_watch_set(&w1, BIT(3) | BIT(4)), 0);	/* still on it once */
+	CHECK(list == &w2 && w2.next == &w1 && w1.next == NULL);
+	CHECK_EQ(poll_watch_set(&w1, 0), 0);			/* off the tail */
+	CHECK(list == &w2 && w2.next == NULL);
+	CHECK_EQ(poll_watch_set(&w1, 1), 0);
+	CHECK_EQ(poll_watch_set(&w1, 0), 0);			/* off the head... */
+	CHECK_EQ(poll_watch_set(&w2, 0), 0);			/* ...and the last */
+	CHECK(list == NULL);
+	CHECK_EQ(poll_watch_set(&w2, 0), 0);			/* nothing to nothing */
+	CHECK(list == NULL);
+	free(p1);
+	free(p2);
+	free(es);
+}
+
+TEST(test_poll_scan_counts)
+{
+	struct event_set *es = new_set(EVENT_SET_LATENCY);
+	struct poll_page *p = new_page();
+	struct poll_watch w, *list = NULL;
+	u64 n = 0;
+
+	poll_watch_init(&w, p, es, &list);
+	for (u32 i = 0; i < 5; i++)
+		guest_poll(p, 7, 0);		/* before watching: not counted */
+	CHECK_EQ(poll_watch_set(&w, BIT(7) | BIT(9)), 0);
+	CHECK_EQ(poll_scan(&w), 0);		/* nothing new */
+	CHECK_EQ(es->sent[7], 0);
+	guest_poll(p, 7, (u32)rdtsc());
+	CHECK_EQ(poll_scan(&w), 1);
+	CHECK_EQ(es->sent[7], 1);
+	CHECK_EQ(es->handled[7], 1);
+	CHECK_EQ(es->latency_count, 1);
+	CHECK(es->latency[0] < (1ull << 31));
+	for (u32 i = 0; i < 3; i++)		/* coalesced: one handling */
+		guest_poll(p, 9, (u32)rdtsc());
+	guest_poll(p, 7, (u32)rdtsc());
+	CHECK_EQ(poll_scan(&w), 2);
+	CHECK_EQ(es->handled[9], 3);
+	CHECK_EQ(es->handled[7], 2);
+	CHECK_EQ(es->events_handled, 3);
+	CHECK_EQ(es->signals_handled, 5);
+	CHECK(es->service_cycles > 0);
+	guest_poll(p, 8, 0);			/* not watched */
+	CHECK_EQ(poll_scan(&w), 0);
+	CHECK_EQ(es->sent[8], 0);
+	/* A doorbell of the same event mixes in (EVENT_READ sees both). */
+	event_signal(es, 9);
+	guest_poll(p, 9, 0);
+	CHECK(!event_consume(es, 9, &n));	/* the doorbell is not handled yet */
+	CHECK_EQ(poll_scan(&w), 1);
+	CHECK_EQ(es->sent[9], 5);
+	CHECK_EQ(es->handled[9], 4);
+	service_scan(es);
+	CHECK(event_consume(es, 9, &n));
+	CHECK_EQ(n, 5);
+	/* The last look: written before unwatching, counted. */
+	guest_poll(p, 7, 0);
+	guest_poll(p, 7, 0);
+	u64 samples = es->latency_count;
+	CHECK_EQ(poll_watch_set(&w, BIT(9)), 0);
+	CHECK_EQ(es->handled[7], 4);
+	CHECK_EQ(es->latency_count, samples);	/* no sample from the last look */
+	guest_poll(p, 7, 0);			/* after: not */
+	CHECK_EQ(poll_scan(&w), 0);
+	CHECK_EQ(es->handled[7], 4);
+	CHECK(event_consume(es, 7, &n));
+	CHECK_EQ(n, 4);
+	/* Watching again starts from seq as it is. */
+	CHECK_EQ(poll_watch_set(&w, BIT(7) | BIT(9)), 0);
+	CHECK_EQ(poll_scan(&w), 0);
+	CHECK_EQ(es->handled[7], 4);
+	/* A tsc from the future (or another CPU's, a few counts ahead): 0. */
+	samples = es->latency_count;
+	guest_poll(p, 7, (u32)rdtsc() + 1000000);
+	CHECK_EQ(poll_scan(&w), 1);
+	CHECK_EQ(es->latency_count, samples + 1);
+	CHECK_EQ(es->latency[samples % LATENCY_SAMPLES], 0);
+	free(p);
+	free(es);
+}
+
+/* A guest that writes garbage: counts stay its own, mod 2^32, latency
+ * samples below 2^32, nothing else moves. */
+TEST(test_poll_garbage_contained)
+{
+	struct event_set *es = new_set(EVENT_SET_LATENCY), *other = new_set(EVENT_SET_LATENCY);
+	struct poll_page *p = new_page(), *q = new_page();
+	struct poll_watch w, v, *list = NULL;
+	u64 seed = 12345;
+
+	poll_watch_init(&w, p, es, &list);
+	poll_watch_init(&v, q, other, &list);
+	CHECK_EQ(poll_watch_set(&w, ~0ull), 0);
+	CHECK_EQ(poll_watch_set(&v, BIT(1)), 0);
+	for (u32 round = 0; round < 1000; round++) {
+		u32 *words = (u32 *)p;
+		for (u32 i = 0; i < 64; i++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			words[(seed >> 33) % (POLL_SIZE / 4)] = (u32)(seed >> 7);
+		}
+		poll_scan(&w);
+		poll_scan(&v);
+	}
+	guest_poll(q, 1, (u32)rdtsc());
+	CHECK_EQ(poll_scan(&v), 1);
+	CHECK_EQ(other->handled[1], 1);		/* the other VM: exact */
+	CHECK_EQ(other->signals_handled, 1);
+	for (u32 k = 0; k < POLL_SLOTS; k++) {
+		CHECK_EQ(es->handled[k], es->sent[k]);	/* every look consistent */
+		CHECK_EQ(es->handled[k] % (1ull << 32), p->slot[k].seq);
+	}
+	for (u32 k = POLL_SLOTS; k < EVENTS_PER_VM; k++)
+		CHECK_EQ(es->sent[k], 0);
+	for (u64 i = 0; i < MIN(es->latency_count, (u64)LATENCY_SAMPLES); i++)
+		CHECK(es->latency[i] < (1ull << 31));
+	CHECK(es->events_handled > 0);
+	CHECK_EQ(poll_watch_set(&w, 0), 0);
+	CHECK_EQ(poll_watch_set(&v, 0), 0);
+	CHECK(list == NULL);
+	free(p);
+	free(q);
+	free(es);
+	free(other);
+}
+
+/* A guest thread signalling through a slot against a polling thread, then
+ * the last look: every signal handled exactly once. */
+#define POLL_HAMMER_SIGNALS 2000000u
+static struct poll_page *ph_page;
+static u32 ph_done;
+
+static void *poll_hammer_guest(void *arg)
+{
+	(void)arg;
+	for (u32 i = 0; i < POLL_HAMMER_SIGNALS; i++)
+		guest_poll(ph_page, 5, (u32)rdtsc());
+	__atomic_store_n(&ph_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+TEST(test_poll_hammer)
+{
+	struct event_set *es = new_set(EVENT_SET_LATENCY);
+	struct poll_watch w, *list = NULL;
+	pthread_t g;
+	u64 passes = 0, n = 0;
+
+	ph_page = new_page();
+	ph_done = 0;
+	poll_watch_init(&w, ph_page, es, &list);
+	CHECK_EQ(poll_watch_set(&w, BIT(5)), 0);
+	pthread_create(&g, NULL, poll_hammer_guest, NULL);
+	while (!__atomic_load_n(&ph_done, __ATOMIC_SEQ_CST)) {
+		poll_scan(&w);
+		passes++;
+	}
+	pthread_join(g, NULL);
+	CHECK_EQ(poll_watch_set(&w, 0), 0);		/* the last look */
+	CHECK(event_consume(es, 5, &n));
+	printf("  poll hammer: %u signals, %llu handled in %llu handlings, %llu passes\n",
+	       POLL_HAMMER_SIGNALS, n, es->events_handled, passes);
+	CHECK_EQ(n, POLL_HAMMER_SIGNALS);
+	CHECK_EQ(es->signals_handled, POLL_HAMMER_SIGNALS);
+	CHECK(es->events_handled <= POLL_HAMMER_SIGNALS);
+	free(ph_page);
+	free(es);
+}
+
 int main(void)
 {
 	RUN(test_signal_sets_bits);
@@ -576,5 +780,9 @@ int main(void)
 	RUN(test_syncdev_register_file);
 	RUN(test_syncdev_errors);
 	RUN(test_syncdev_snapshot);
+	RUN(test_poll_watch_list);
+	RUN(test_poll_scan_counts);
+	RUN(test_poll_garbage_contained);
+	RUN(test_poll_hammer);
 	return TEST_SUMMARY();
 }

@@ -4,7 +4,7 @@
 # (bench/testdata: two boots' serial lines) parses into results.json with
 # every path, and the regression gate passes on the same figures, fails
 # naming the row on a growth above 2%, on a missing row and on sent !=
-# handled. With boot tests on (not HOST_ONLY=1; TESTS unset or matching
+# handled, and names a row the baseline lacks as new without failing. With boot tests on (not HOST_ONLY=1; TESTS unset or matching
 # "bench"): a real quick run in Bochs (tools/bench --quick, two boots, about a
 # minute), whose JSON must parse with every path and sent == handled. Not
 # timed. Last line "N passed, N failed".
@@ -62,6 +62,16 @@ check gate-grows-3pct 1 '^bench-check: FAIL path=fast-mmio guest_mode=64 registr
 cp "$res" "$scratch/grow2.json"
 edit "$scratch/grow2.json" 'r=[r for r in d["rows"] if r["path"]=="pio"][0]; r["cycles_per_op"]=r["cycles_per_op"]*1.015'
 check gate-grows-1.5pct 0 '^18 passed, 0 failed$' -- python3 "$rep" check --results "$scratch/grow2.json" --baseline "$bl"
+# A row the baseline does not have (the poll path, before a renewal): named
+# new, counted neither way; the rows the baseline has still gate.
+cp "$res" "$scratch/new.json"
+edit "$scratch/new.json" 'import copy; r=copy.deepcopy([r for r in d["rows"] if r["path"]=="hypercall"][0]); r["path"]="poll"; r["cycles_per_op"]=6.0; r.pop("key", None); d["rows"].append(r)'
+check gate-new-row 0 '^bench-check: new  path=poll guest_mode=32 registrations=0 lookup=binary notify=ipi vcpus=1: 6.00 per op \(not in the baseline' -- \
+	python3 "$rep" check --results "$scratch/new.json" --baseline "$bl"
+check gate-new-row-counts 0 '^18 passed, 0 failed$' -- python3 "$rep" check --results "$scratch/new.json" --baseline "$bl"
+edit "$scratch/new.json" 'r=[r for r in d["rows"] if r["path"]=="pio"][0]; r["cycles_per_op"]=r["cycles_per_op"]*1.05'
+check gate-new-row-still-gates 1 '^bench-check: FAIL path=pio ' -- \
+	python3 "$rep" check --results "$scratch/new.json" --baseline "$bl"
 cp "$res" "$scratch/missing.json"
 edit "$scratch/missing.json" 'd["rows"]=[r for r in d["rows"] if not (r["path"]=="mmio" and r["registrations"]==201 and r["guest_mode"]=="32")]'
 check gate-missing-row 1 '^bench-check: FAIL path=mmio guest_mode=32 registrations=201 .*missing' -- \
@@ -90,7 +100,7 @@ if [ "${HOST_ONLY:-0}" != 1 ] && { [ -z "${TESTS:-}" ] || [[ bench =~ ${TESTS} ]
 		check bench-quick-bochs 0 '^bench: exit status 0$' -- \
 			"$top/tools/bench" --quick --platform bochs --out "$scratch/quick"
 		check bench-quick-json 0 '^[0-9]+ passed, 0 failed$' -- \
-			python3 "$rep" verify --results "$scratch/quick/results.json" --paths "$all,mmio:32"
+			python3 "$rep" verify --results "$scratch/quick/results.json" --paths "$all,mmio:32,poll:32,poll:64"
 		[ -s "$scratch/quick/doorbell.svg" ] && grep -q '<svg' "$scratch/quick/doorbell.svg" &&
 			{ echo "ok   bench-quick-svg"; passed=$((passed + 1)); } ||
 			{ echo "FAIL bench-quick-svg: no chart"; failed=$((failed + 1)); }
