@@ -12,6 +12,7 @@
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
 #include "service/service.h"
+#include "platform/platform.h"
 
 /* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
  * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
@@ -158,6 +159,10 @@ struct vm {
 	struct vm_device dev_apic;	/* the xAPIC page */
 	struct vm_device dev_ioram;	/* pc-testdev IORAM */
 	struct vm_syncdev *syncdev;	/* the synchronous device (vmx/syncdev.c) */
+	/* fw_cfg and the ACPI PM block (vmx/platform.c, platform/) */
+	struct vm_device dev_fwcfg, dev_acpi_pm;
+	struct fwcfg fwcfg;
+	struct acpi_pm acpi_pm;
 	/* emulated devices */
 	char com1_line[COM1_LINE_MAX];
 	u32 com1_len;
@@ -323,6 +328,9 @@ const char *vm_port_owner(u16 port);
 int vm_devices_register(struct vm *vm);
 /* Makes and registers the synchronous device (vmx/syncdev.c). */
 int syncdev_register(struct vm *vm);
+/* Writes the ACPI tables into the VM's RAM and registers fw_cfg and the
+ * ACPI PM block (vmx/platform.c). */
+int vm_platform_register(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);
