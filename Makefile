@@ -43,6 +43,7 @@ HOSTCFLAGS := -std=gnu11 -O1 -g -DHOST_TEST -I. -fsanitize=address,undefined \
 KDIRS    := boot drivers lib vmx ept iobus emul
 KDIRS    += service
 KDIRS    += pci
+KDIRS    += platform
 KSRCS_C  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KSRCS_S  := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJS    := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRCS_C)) \

@@ -47,6 +47,9 @@ GUESTS64       += cpu64:cpu
 # The poll page (CPUID 0x40000002, watched slots, garbage contained).
 GUESTS32       += poll:poll
 GUESTS64       += poll64:poll
+# fw_cfg, the ACPI tables and the PM timer, read as kvm-unit-tests does.
+GUESTS32       += fwacpi:fwacpi
+GUESTS64       += fwacpi64:fwacpi
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
@@ -140,3 +143,14 @@ $(GUEST_B)/bad/notmultiboot.elf: guest/bad/notmultiboot.asm
 	@echo "  LD      $@"
 	@$(CC) -m32 $(GUEST_LDFLAGS) -Wl,-Ttext=0x100000 -o $@ \
 		$(GUEST_B)/obj32/bad/notmultiboot.asm.o
+
+# A kernel linked at 0x8000, as kvm-unit-tests' realmode.flat: the loader
+# must accept it (the boot information lies at 0x98000-0xa0000).
+GUEST_ELFS     += $(GUEST_B)/low8000.elf
+$(GUEST_B)/low8000.elf: guest/low8000.asm
+	@mkdir -p $(dir $@) $(GUEST_B)/obj32
+	@echo "  NASM    $<"
+	@$(NASM) -f elf32 -o $(GUEST_B)/obj32/low8000.asm.o $<
+	@echo "  LD      $@"
+	@$(CC) -m32 $(GUEST_LDFLAGS) -Wl,-Ttext=0x8000 -o $@ \
+		$(GUEST_B)/obj32/low8000.asm.o

@@ -230,9 +230,10 @@ static const u16 unassigned_ports_everywhere[] = {
 	0x1f, 0x22, 0xa2, 0xf3, 0xf8, 0x300, 0x400,
 };
 /* Unassigned in doorbell only: QEMU has DMA (0xdf), its pc-testdev extras
- * (0xe4, 0xe8), the floppy (0x3f7) and fw_cfg (0x510) there. */
+ * (0xe4, 0xe8), the floppy (0x3f7) and fw_cfg's DMA port (0x514) there
+ * (doorbell's fw_cfg has no DMA interface). */
 static const u16 unassigned_ports_doorbell[] = {
-	0xdf, 0xe4, 0xe8, 0x3f7, 0x510,
+	0xdf, 0xe4, 0xe8, 0x3f7, 0x514,
 };
 
 static void check_unassigned_ports(const u16 *ports, size_t n)

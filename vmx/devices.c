@@ -221,6 +221,8 @@ const char *vm_port_owner(u16 port)
 		{ PORT_EXIT, PORT_EXIT_END, "the exit device" },
 		{ PORT_COM1, PORT_COM1_END, "COM1" },
 		{ 0xcf8, 0xcff, "PCI configuration" },
+		{ FWCFG_PORT_SELECTOR, FWCFG_PORT_DATA, "fw_cfg" },
+		{ ACPI_PM_BASE, ACPI_PM_BASE + ACPI_PM_SIZE - 1, "the ACPI PM block" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(owners); i++)
 		if (port >= owners[i].first && port <= owners[i].last)
@@ -251,6 +253,8 @@ int vm_devices_register(struct vm *vm)
 		r = syncdev_register(vm);
 	if (!r)
 		r = vm_pci_register(vm);
+	if (!r)
+		r = vm_platform_register(vm);	/* vmx/platform.c */
 	return r;
 }
 

@@ -143,6 +143,8 @@ _Static_assert(offsetof(struct elf64_ehdr, e_phoff) == 32, "ELF64 e_phoff");
 _Static_assert(offsetof(struct elf64_ehdr, e_phnum) == 56, "ELF64 e_phnum");
 _Static_assert(MB1_INFO_BASE >= PAGE_SIZE && MB1_INFO_LIMIT <= PC_LOW_MEM_END,
 	       "the info area lies in conventional memory above page 0");
+_Static_assert(MB1_BIOS_AREA_BASE >= PC_LOW_MEM_END && MB1_BIOS_AREA_END == PC_EXT_MEM_START,
+	       "the BIOS area lies in the hole the memory map reports reserved");
 
 /* A program header of either class, widened. */
 struct mb1_segment {
@@ -298,6 +300,11 @@ static int mb1_check_kernel_range(struct mb1_loader *ld, const char *what,
 	if (start < MB1_INFO_LIMIT && end > MB1_INFO_BASE) {
 		mb1_error(ld, "guest: %s at 0x%llx-0x%llx overlaps the boot information area 0x%x-0x%x",
 			  what, start, end, MB1_INFO_BASE, MB1_INFO_LIMIT);
+		return -ERANGE;
+	}
+	if (start < MB1_BIOS_AREA_END && end > MB1_BIOS_AREA_BASE) {
+		mb1_error(ld, "guest: %s at 0x%llx-0x%llx overlaps the BIOS area 0x%x-0x%x (the guest's ACPI tables)",
+			  what, start, end, MB1_BIOS_AREA_BASE, MB1_BIOS_AREA_END);
 		return -ERANGE;
 	}
 	ld->kernel_start = MIN(ld->kernel_start, start);

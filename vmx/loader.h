@@ -18,7 +18,8 @@
  *   [MB1_INFO_BASE, MB1_INFO_LIMIT)  the information block, its memory map,
  *                                    module list and strings (zeroed first);
  *   the kernel's segments            where its ELF program headers or address
- *                                    fields say (never in the area above);
+ *                                    fields say (never in the area above, nor
+ *                                    in the BIOS area with the ACPI tables);
  *   the modules                      page-aligned, from the first page at or
  *                                    above max(kernel end, 1 MiB), in order.
  * Nothing else in guest RAM is written: the caller hands in zeroed RAM.
@@ -32,12 +33,21 @@
 #define MB1_BOOTLOADER_MAGIC   0x2badb002u
 
 /*
- * Where the information block and everything it points to live. Page 0 stays
- * untouched (real-mode IVT and BIOS data area on a PC, and a null pointer in
- * the guest); the area ends well below 640 KiB.
+ * Where the information block and everything it points to live: the top
+ * 32 KiB of conventional memory, just below 640 KiB (where a PC's EBDA
+ * would start), out of the way of kernels linked low (kvm-unit-tests'
+ * realmode.flat runs at 0x8000 and uses 0x1000 and the real-mode IVT) and of
+ * those linked at 1 MiB. It stays in memory the map reports available, as
+ * with GRUB: the kernel owns it once it has read what it needs.
  */
-#define MB1_INFO_BASE          0x1000u
-#define MB1_INFO_LIMIT         0x9000u
+#define MB1_INFO_BASE          0x98000u
+#define MB1_INFO_LIMIT         0xa0000u
+
+/* The system BIOS area: the guest's ACPI tables are there (platform/, RSDP
+ * found by the scan of 0xe0000-0xfffff) and the memory map reports it
+ * reserved, so no kernel segment may be loaded there. */
+#define MB1_BIOS_AREA_BASE     0xe0000u
+#define MB1_BIOS_AREA_END      0x100000u
 
 /* Modules are never put below this (the legacy PC hole 0xa0000-0xfffff and
  * the low area stay free), nor below the kernel's end. */
@@ -83,7 +93,8 @@ struct mb1_load_result {
  *            entry point outside the kernel or above 4 GiB; or ram_size is not
  *            above 1 MiB;
  *   -ERANGE  a kernel segment lies outside guest RAM, wraps, or overlaps
- *            [MB1_INFO_BASE, MB1_INFO_LIMIT);
+ *            [MB1_INFO_BASE, MB1_INFO_LIMIT) or [MB1_BIOS_AREA_BASE,
+ *            MB1_BIOS_AREA_END);
  *   -E2BIG   the modules do not fit in guest RAM below 4 GiB, or the info
  *            block with its strings does not fit in its area.
  * The caller must make sure image, ram and the modules' data do not overlap.

@@ -14,6 +14,7 @@
 #include "drivers/drivers.h"
 #include "iobus/iobus.h"
 #include "service/service.h"
+#include "platform/platform.h"
 
 /* ---- VMX instructions (SDM Vol. 3C, "Conventions": VMsucceed, VMfailInvalid
  * (CF=1), VMfailValid (ZF=1, error number in the VM-instruction error field) */
@@ -161,6 +162,10 @@ struct vm {
 	struct vm_device dev_ioram;	/* pc-testdev IORAM */
 	struct vm_syncdev *syncdev;	/* the synchronous device (vmx/syncdev.c) */
 	struct vm_pci *pci;		/* PCI bus 0 and pci-testdev (vmx/pci.c) */
+	/* fw_cfg and the ACPI PM block (vmx/platform.c, platform/) */
+	struct vm_device dev_fwcfg, dev_acpi_pm;
+	struct fwcfg fwcfg;
+	struct acpi_pm acpi_pm;
 	/* emulated devices */
 	char com1_line[COM1_LINE_MAX];
 	u32 com1_len;
@@ -365,6 +370,9 @@ int vm_poll_init(struct vm *vm);
  * false (#GP) for a non-zero mask with no service core (vmx/pollpage.c). */
 u64 vm_poll_msr_read(struct vm *vm);
 bool vm_poll_msr_write(struct vm *vm, u64 mask);
+/* Writes the ACPI tables into the VM's RAM and registers fw_cfg and the
+ * ACPI PM block (vmx/platform.c). */
+int vm_platform_register(struct vm *vm);
 /* A guest access through the VM's buses: a doorbell or a device answers, or
  * it is unassigned (reads all ones, writes dropped, logged). size 1-8. */
 void vm_bus_read(struct vm *vm, u32 bus, u64 addr, u32 size, void *val);

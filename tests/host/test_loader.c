@@ -522,16 +522,44 @@ TEST(test_refuse_elf_segments)
 	CHECK_EQ(res.kernel_end, 8 * MiB);
 
 	ram_reset(8 * MiB);
-	s[1] = (struct seg){ PT_LOAD, 0x1010, 0x8000, 0x8000, 0x10, 0x1000 };
+	s[1] = (struct seg){ PT_LOAD, 0x1010, 0x97000, 0x97000, 0x10, 0x2000 };
 	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
 	CHECK_REFUSED(load(len, NULL), -ERANGE,
-		      "guest: ELF segment 1 at 0x8000-0x9000 overlaps the boot information area 0x1000-0x9000");
-	s[1].paddr = 0x0;					/* ends at 0x1000: fine */
+		      "guest: ELF segment 1 at 0x97000-0x99000 overlaps the boot information area 0x98000-0xa0000");
+	s[1].memsz = 0x1000;					/* ends at the base: fine */
+	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
+	CHECK_EQ(load(len, NULL), 0);
+	CHECK(ram_matches_file(0x97000, 0x1010, 0x10));
+	ram_reset(8 * MiB);
+	s[1].paddr = 0xa0000;					/* starts at the limit: fine */
+	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
+	CHECK_EQ(load(len, NULL), 0);
+
+	/* Linked low, as kvm-unit-tests' realmode.flat (0x8000) and below
+	 * page 1: both load now. */
+	ram_reset(8 * MiB);
+	s[1] = (struct seg){ PT_LOAD, 0x1010, 0x8000, 0x8000, 0x10, 0x10000 };
+	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
+	CHECK_EQ(load(len, NULL), 0);
+	CHECK(ram_matches_file(0x8000, 0x1010, 0x10));
+	CHECK(ram_all(0x8010, 0x10000 - 0x10, 0));		/* its bss zeroed */
+	s[1].paddr = 0x0;
 	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
 	CHECK_EQ(load(len, NULL), 0);
 	CHECK(ram_matches_file(0, 0x1010, 0x10));
+
+	/* The BIOS area with the ACPI tables: refused at both ends. */
 	ram_reset(8 * MiB);
-	s[1].paddr = 0x9000;					/* starts at the limit: fine */
+	s[1] = (struct seg){ PT_LOAD, 0x1010, 0xdf000, 0xdf000, 0x10, 0x1001 };
+	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
+	CHECK_REFUSED(load(len, NULL), -ERANGE,
+		      "guest: ELF segment 1 at 0xdf000-0xe0001 overlaps the BIOS area 0xe0000-0x100000 (the guest's ACPI tables)");
+	s[1].paddr = 0xfffff;
+	s[1].memsz = 0x10;
+	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
+	CHECK_REFUSED(load(len, NULL), -ERANGE, "overlaps the BIOS area");
+	s[1].paddr = 0xdf000;					/* ends at 0xe0000: fine */
+	s[1].memsz = 0x1000;
 	len = build_elf(false, s, 2, 0x100000, 0x100, MB_FLAGS);
 	CHECK_EQ(load(len, NULL), 0);
 
@@ -608,9 +636,12 @@ TEST(test_refuse_aout)
 		  "guest: kernel (multiboot address fields) at 0x7ff000-0x801000 lies outside guest RAM (8 MiB)" },
 		{ 0x40, 0x100040, 0x100000, 0, 0xffffffff, 0x100000, -ERANGE,
 		  "at 0x100000-0xffffffff lies outside guest RAM" },
-		{ 0x40, 0x7040, 0x7000, 0, 0, 0x7000, -ERANGE,
-		  "guest: kernel (multiboot address fields) at 0x7000-0x9000 overlaps the boot information area" },
-		{ 0x40, 0x40, 0x0, 0x1000, 0x1001, 0x0, -ERANGE, "at 0x0-0x1001 overlaps" },
+		{ 0x40, 0x97040, 0x97000, 0, 0, 0x97000, -ERANGE,
+		  "guest: kernel (multiboot address fields) at 0x97000-0x99000 overlaps the boot information area" },
+		{ 0x40, 0x97040, 0x97000, 0x98000, 0x98001, 0x97000, -ERANGE,
+		  "at 0x97000-0x98001 overlaps the boot information area" },
+		{ 0x40, 0xff040, 0xff000, 0, 0, 0xff000, -ERANGE,
+		  "at 0xff000-0x101000 overlaps the BIOS area 0xe0000-0x100000 (the guest's ACPI tables)" },
 	};
 	for (u32 i = 0; i < ARRAY_SIZE(c); i++) {
 		fill_pattern(len);
@@ -634,7 +665,7 @@ TEST(test_refuse_info_and_modules)
 	memset(big, 'x', sizeof(big) - 1);
 	struct mb1_load_args args = { big, NULL, 0 };
 	CHECK_REFUSED(load(len, &args), -E2BIG,
-		      "guest: the command line, 0 module string(s) and the boot information need more than the 32768 bytes at 0x1000-0x9000");
+		      "guest: the command line, 0 module string(s) and the boot information need more than the 32768 bytes at 0x98000-0xa0000");
 	/* Nearly as long: fits. */
 	big[sizeof(big) - 1024] = '\0';
 	CHECK_EQ(load(len, &args), 0);
