@@ -38,6 +38,8 @@ GUESTS64       += vmxud64:vmxud
 # CPU state each guest owns: IA32_TSC_AUX (RDTSCP), CPUID.1:ECX.OSXSAVE.
 GUESTS32       += cpustate:cpustate
 GUESTS64       += cpustate64:cpustate
+# A stand-in for a kvm-unit-tests test (tests/runner/test_kut.sh).
+GUESTS32       += kutfake:kutfake
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \
