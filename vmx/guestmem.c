@@ -611,7 +611,7 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 #ifdef EMUL_EXCEPTION
 	ctx.cr0 = s.walk.cr0;
 	ctx.la57 = (s.walk.cr4 & CR4_LA57) != 0;
-	if (insn.type == EMUL_OP_MOVSEG)	/* only MOV Ew, Sreg reads them */
+	if (insn.type == EMUL_OP_MOVSEG || insn.type == EMUL_OP_CALLF)	/* only these read them */
 		for (u32 seg = 0; seg < EMUL_NR_SEGS; seg++)
 			ctx.seg_sel[seg] = vmcs_read16(seg_sel_fields[seg]);
 	ctx.vreg_read = cb_vreg_read;
