@@ -529,6 +529,11 @@ struct ioeventfd_table {
 	u32 count;
 	u32 limit;			/* IOEVENTFD_MAX; -ENOSPC beyond */
 	u64 window_base, window_size;	/* where MMIO doorbells may lie */
+	/* The first byte after guest RAM (0: none set). A length-0 doorbell
+	 * exactly there stays off the fast-MMIO table: a store that starts in
+	 * RAM and runs onto its page exits with its address, and only the
+	 * full path writes the RAM half too. */
+	u64 ram_end;
 	struct ioeventfd_port_range reserved[IOEVENTFD_MAX_RESERVED];
 	u32 reserved_count;
 	struct ioeventfd_hooks hooks;
@@ -557,16 +562,14 @@ struct ioeventfd_table {
 
 /* A write of any size at guest-physical address gpa (the EPT-misconfiguration
  * exit's GUEST_PHYSICAL_ADDRESS): a length-0 MMIO doorbell at exactly gpa.
- * Only a write signals: the caller knows the direction. */
+ * Only a write signals: the caller knows the direction. gpa must be below
+ * 2^52 (the key keeps bits 0-51): an exit reports no more, since
+ * MAXPHYADDR is at most 52 (SDM Vol. 3A, "Physical Address Width"). */
 static inline s32 ioeventfd_fast_mmio_find(const struct ioeventfd_table *t,
 					   u64 gpa)
 {
 	uintptr_t cur = __atomic_load_n(&t->fast_mmio.cur, __ATOMIC_ACQUIRE);
 
-	/* Past MAXPHYADDR's 52 bits no exit reports an address (and the key
-	 * would drop the high bits). */
-	if (unlikely(gpa >> IOFAST_GPA_BITS))
-		return -1;
 	return iofast_probe(cur, iofast_mmio_key(gpa));
 }
 
@@ -603,6 +606,8 @@ void ioeventfd_table_destroy(struct ioeventfd_table *t);
 /* Sets the MMIO doorbell window to [base, base + size). Existing doorbells
  * stay. Returns 0, or -EINVAL for size 0 or a window past 2^64. Writer. */
 int ioeventfd_set_window(struct ioeventfd_table *t, u64 base, u64 size);
+/* Tells t where guest RAM ends (t->ram_end). Before any doorbell. Writer. */
+void ioeventfd_set_ram_end(struct ioeventfd_table *t, u64 ram_end);
 
 /* Forbids PIO doorbells on ports [first, first + count) (an emulated device
  * answers there). Returns 0, -EINVAL (count 0, past port 0xffff) or -ENOSPC

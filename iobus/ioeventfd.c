@@ -147,6 +147,11 @@ int ioeventfd_set_window(struct ioeventfd_table *t, u64 base, u64 size)
 	return 0;
 }
 
+void ioeventfd_set_ram_end(struct ioeventfd_table *t, u64 ram_end)
+{
+	t->ram_end = ram_end;
+}
+
 int ioeventfd_reserve_ports(struct ioeventfd_table *t, u32 first, u32 count)
 {
 	if (count == 0 || first >= IOEVENTFD_PIO_PORTS ||
@@ -249,10 +254,12 @@ static u32 doorbell_pages(const struct ioeventfd *p, u64 pages[2])
 /* ---- the doorbell index ------------------------------------------------- */
 
 /* p's entry in the fast-MMIO table, or 0: only length-0 MMIO doorbells, at an
- * address an exit can report. */
-static u64 fast_mmio_entry(const struct ioeventfd *p)
+ * address an exit can report, and not at the first byte after RAM (see
+ * ram_end in iobus.h: the bus answers for that one). */
+static u64 fast_mmio_entry(const struct ioeventfd_table *t, const struct ioeventfd *p)
 {
-	if (p->bus != IOBUS_MMIO || p->len != 0 || p->addr >> IOFAST_GPA_BITS)
+	if (p->bus != IOBUS_MMIO || p->len != 0 || p->addr >> IOFAST_GPA_BITS ||
+	    (t->ram_end && p->addr == t->ram_end))
 		return 0;
 	return iofast_mmio_key(p->addr) | (u64)p->event;
 }
@@ -280,7 +287,7 @@ static u64 pio_entry(const struct ioeventfd *p)
 static struct iofast *index_of(struct ioeventfd_table *t,
 			       const struct ioeventfd *p, u64 *entry)
 {
-	*entry = fast_mmio_entry(p);
+	*entry = fast_mmio_entry(t, p);
 	if (*entry)
 		return &t->fast_mmio;
 	*entry = pio_entry(p);

@@ -1,31 +1,91 @@
 /*
- * vmx/dispatch.c - one VM exit: vcpu_handle_exit(), which entry.asm calls
- * after every exit with the guest's registers saved, and nothing else.
+ * vmx/dispatch.c - one VM exit, in two steps that entry.asm calls:
  *
- * This file is compiled with -fcall-used-rbx
- * -fcall-used-r12 ... -fcall-used-r15 (see the Makefile): entry.asm reloads
- * every general register from v->regs after the call, so vcpu_handle_exit
- * need not preserve the host's callee-saved registers, and saving them
- * would cost every exit about fifteen instructions. The flags make those
- * registers caller-saved for this file only, which is why it defines
- * nothing any C code calls: its callees (in other files) still preserve
- * them, which is merely more than this file assumes.
+ *   vcpu_exit_fast(v)    with only the guest's RAX, RCX, RDX, RBX, RSI, RDI,
+ *                        R8 and R9 stored in v->regs: the doorbell and null
+ *                        exits (vmx/hotpath.h), which need no other register.
+ *                        The guest's RBP and R12-R15 are still in the CPU's
+ *                        registers, where the System V ABI keeps them for us
+ *                        (this is an ordinary C function, so it preserves
+ *                        them), and so are R10 and R11, which the hypervisor
+ *                        is compiled never to use (-ffixed-r10 -ffixed-r11):
+ *                        entry.asm neither stores nor reloads any of them.
+ *   vcpu_handle_exit(v)  everything else, with every register stored (the
+ *                        emulator may name any of them).
+ *
+ * vcpu_exit_fast changes nothing when it declines (EXIT_FULL) but the exit
+ * counter: the exit is then handled by vcpu_handle_exit exactly as if the
+ * fast step did not exist. With trace=1 only vcpu_handle_exit runs.
  */
 #include "vmx/hotpath.h"
 
 /*
- * One VM exit, called by entry.asm with the guest's registers saved in
- * v->regs and interrupts off. The doorbell exits are tested first and their
- * handlers inlined here; every other reason goes through the table. Returns
- * true to enter the guest again.
+ * One exit handler of vcpu_exit_fast each, out of line: each is a separate
+ * function so that the compiler allocates its registers alone, and the
+ * doorbell and null handlers need no callee-saved register and no stack
+ * frame; vcpu_exit_fast reaches them by a tail jump.
+ */
+static __attribute__((noinline)) int exit_fast_io(struct vcpu *v)
+{
+	return fast_pio(v, vmcs_readnat(VMCS_EXIT_QUALIFICATION));
+}
+
+static __attribute__((noinline)) int exit_fast_ept_misconfig(struct vcpu *v)
+{
+	return fast_mmio(v);
+}
+
+static __attribute__((noinline)) int exit_fast_cpuid(struct vcpu *v)
+{
+	cpuid_exit(v);
+	return EXIT_RESUME;
+}
+
+static __attribute__((noinline)) int exit_fast_vmcall(struct vcpu *v)
+{
+	return vmcall_exit(v);
+}
+
+/*
+ * The exits a doorbell or a null round trip causes: EXIT_RESUME when handled,
+ * EXIT_STOP when handled and the VM has ended, EXIT_FULL (nothing done but
+ * the count) for everything else: other reasons (a failed entry's has bit
+ * 31 set), a doorbell table miss. These four reasons are counted here, once;
+ * vcpu_handle_exit counts the others. Not called with trace=1 (vmx/entry.asm).
+ */
+int vcpu_exit_fast(struct vcpu *v)
+{
+	/* Each exit is a quiescent point for the VM's I/O buses: this vCPU
+	 * holds no bus array from before it (iobus grace periods). */
+	iobus_reader_quiescent(&vcpu_vm(v)->io.ep, 0);
+	u32 reason = vmcs_read32(VMCS_EXIT_REASON);
+
+	if (reason == EXIT_REASON_IO_INSTRUCTION) {
+		v->exits[EXIT_REASON_IO_INSTRUCTION]++;
+		return exit_fast_io(v);
+	}
+	if (reason == EXIT_REASON_EPT_MISCONFIG) {
+		v->exits[EXIT_REASON_EPT_MISCONFIG]++;
+		return exit_fast_ept_misconfig(v);
+	}
+	if (reason == EXIT_REASON_CPUID) {
+		v->exits[EXIT_REASON_CPUID]++;
+		return exit_fast_cpuid(v);
+	}
+	if (reason == EXIT_REASON_VMCALL) {
+		v->exits[EXIT_REASON_VMCALL]++;
+		return exit_fast_vmcall(v);
+	}
+	return EXIT_FULL;
+}
+
+/*
+ * Every exit vcpu_exit_fast declined, with all the guest's registers in
+ * v->regs. Returns true to enter the guest again.
  */
 bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-
-	/* Each exit is a quiescent point for the VM's I/O buses: this vCPU
-	 * holds no bus array from before it (iobus grace periods). */
-	iobus_reader_quiescent(&vm->io.ep, 0);
 	u32 reason = vmcs_read32(VMCS_EXIT_REASON);
 	exit_handler_fn fn;
 
@@ -35,31 +95,23 @@ bool vcpu_handle_exit(struct vcpu *v)
 		vcpu_exit_slow(v, reason);
 		return vm->end == VM_END_NONE;
 	}
-	v->exits[reason]++;
+	u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
 	switch (reason) {
+	/* Counted by vcpu_exit_fast, which declined them (CPUID and VMCALL it
+	 * never declines). */
 	case EXIT_REASON_EPT_MISCONFIG:
-		if (!fast_mmio(v))
-			handle_ept_violation(v, 0);	/* qualification 0 */
+		handle_ept_violation(v, 0);	/* not a fast-MMIO doorbell */
 		break;
-	case EXIT_REASON_IO_INSTRUCTION: {
-		u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
-		if (!fast_pio(v, qual))
-			handle_io_instruction(v, qual);
-		break;
-	}
-	case EXIT_REASON_CPUID:
-		cpuid_exit(v);
-		break;
-	case EXIT_REASON_VMCALL:
-		vmcall_exit(v);
+	case EXIT_REASON_IO_INSTRUCTION:
+		handle_io_instruction(v, qual);	/* not a PIO doorbell */
 		break;
 	default:
+		v->exits[reason]++;
 		fn = exit_handlers[reason];
 		if (likely(fn))
-			fn(v, vmcs_readnat(VMCS_EXIT_QUALIFICATION));
+			fn(v, qual);
 		else
 			vcpu_exit_slow(v, reason);
 	}
 	return vm->end == VM_END_NONE;
 }
-

@@ -1,8 +1,9 @@
 /*
  * vmx/hotpath.h - the bodies of the exits the run loop takes itself: the
  * doorbells (fast MMIO, PIO) and the null exits (CPUID, VMCALL). Included by
- * vmx/dispatch.c, where vcpu_handle_exit inlines them, and by vmx/run.c,
- * whose out-of-line copies serve the exit table (trace=1, the slow path).
+ * vmx/dispatch.c, whose vcpu_exit_fast inlines them, and by vmx/run.c,
+ * whose out-of-line copies serve the exit table (trace=1). Each returns
+ * EXIT_RESUME, EXIT_STOP or EXIT_FULL (vmx/vmx_priv.h).
  * See vmx/run.c for the design and the SDM rules.
  */
 #ifndef VMX_HOTPATH_H
@@ -14,7 +15,6 @@
 #define PAGE_OFFSET_MASK   0xfffull
 #define PTE_PRESENT        BIT(0)
 #define PTE_PS             BIT(7)	/* a 1 GiB (PDPTE) or 2 MiB (PDE) page */
-#define PTE_ADDR_MASK      0x000ffffffffff000ull	/* bits 51:12 */
 #define PT_INDEX_MASK      0x1ffull
 #define CPUID_1_ECX_VMX         BIT(5)
 #define CPUID_1_ECX_X2APIC      BIT(21)
@@ -23,44 +23,90 @@
 #define CPUID_HV_LEAF           0x40000000u
 #define HC_EPERM                ((u64)-EPERM)
 
+/* A 64-bit load from guest RAM at any alignment (x86 allows it); the guest
+ * may be rewriting it, so one load, as the CPU's own fetch would be. */
+static __always_inline u64 load64(const u64 *p)
+{
+	u64 x;
+	__asm__("movq %1, %0" : "=r"(x) : "m"(*p));
+	return x;
+}
+
 /*
  * The guest-physical address of guest-linear gla under 4-level paging, by
  * reading the guest's tables directly: no access or dirty bits set and no
  * permission checked, because the CPU has just fetched from this address
  * itself. Returns false (the caller takes the full path, whose walker does
  * everything right) if a table is outside guest RAM or an entry not present.
+ *
+ * An entry's address is taken as all its bits above 11, not only bits 51:12:
+ * an entry with any of bits 63:52 set (XD, protection keys, bits the guest's
+ * software uses) then lies far outside guest RAM, so the RAM check sends it
+ * to the full path too. On the way to code that just ran, none has XD set;
+ * and this needs no 64-bit mask constant, whose register the walk cannot
+ * spare.
  */
+#define PTE_FRAME_MASK     (~PAGE_OFFSET_MASK)
+
 static __always_inline bool fast_walk_entry(const struct vm *vm, u64 table, u64 gla,
 					    u32 shift, u64 *e)
 {
-	u64 pa = (table & PTE_ADDR_MASK) + ((gla >> shift) & PT_INDEX_MASK) * 8;
+	u64 pa = (table & PTE_FRAME_MASK) + ((gla >> shift) & PT_INDEX_MASK) * 8;
 	if (pa >= vm->ram_size)
 		return false;
 	*e = __atomic_load_n((const u64 *)(const void *)(vm->ram + pa), __ATOMIC_RELAXED);
 	return (*e & PTE_PRESENT) != 0;
 }
 
-static __always_inline bool fast_walk4(const struct vm *vm, u64 cr3, u64 gla, u64 *gpa)
+/* Walks and records the walk in w (struct walk_cache), for gla's page. */
+static inline bool fast_walk4(const struct vm *vm, u64 cr3, u64 gla, u64 *gpa,
+			      struct walk_cache *w)
 {
-	u64 e;
+	u64 table = cr3, e;
+	u32 n = 0;
 
 	/* PML4E, PDPTE (maybe a 1 GiB page), PDE (maybe 2 MiB), PTE: SDM
 	 * Vol. 3A, "4-Level Paging and 5-Level Paging". */
-	if (!fast_walk_entry(vm, cr3, gla, 39, &e) || !fast_walk_entry(vm, e, gla, 30, &e))
-		return false;
-	if (e & PTE_PS) {
-		*gpa = (e & PTE_ADDR_MASK & ~((1ull << 30) - 1)) | (gla & ((1ull << 30) - 1));
-		return true;
+	w->cr3 = ~0ull;				/* empty while being filled */
+	for (u32 shift = 39;; shift -= 9, table = e) {
+		if (!fast_walk_entry(vm, table, gla, shift, &e))
+			return false;
+		w->pa[n] = (table & PTE_FRAME_MASK) + ((gla >> shift) & PT_INDEX_MASK) * 8;
+		w->e[n++] = e;
+		/* A page's address too keeps bits 63:52: outside RAM, the
+		 * caller's RAM check (the store cache, vm_gpa_to_hva) sends it
+		 * on. A PS bit in a PML4E is reserved: not a page. */
+		if (shift == 12 || (shift != 39 && (e & PTE_PS))) {
+			u64 off = (1ull << shift) - 1;
+			*gpa = (e & ~off & PTE_FRAME_MASK) | (gla & off);
+			break;
+		}
 	}
-	if (!fast_walk_entry(vm, e, gla, 21, &e))
-		return false;
-	if (e & PTE_PS) {
-		*gpa = (e & PTE_ADDR_MASK & ~((1ull << 21) - 1)) | (gla & ((1ull << 21) - 1));
-		return true;
+	for (u32 i = n; i < 4; i++) {
+		w->pa[i] = w->pa[n - 1];
+		w->e[i] = w->e[n - 1];
 	}
-	if (!fast_walk_entry(vm, e, gla, 12, &e))
+	w->gla_page = gla & PTE_FRAME_MASK;
+	w->gpa_page = *gpa & PTE_FRAME_MASK;
+	w->cr3 = cr3;
+	return true;
+}
+
+/* The translation of gla from w, if w is for its page and CR3 and every
+ * entry w read still holds the value it read. */
+static __always_inline bool fast_walk_cached(const struct vm *vm, const struct walk_cache *w,
+					     u64 cr3, u64 gla, u64 *gpa)
+{
+	const u8 *ram = vm->ram;
+
+	if (w->cr3 != cr3 || w->gla_page != (gla & PTE_FRAME_MASK))
 		return false;
-	*gpa = (e & PTE_ADDR_MASK) | (gla & PAGE_OFFSET_MASK);
+	if (load64((const u64 *)(const void *)(ram + w->pa[0])) != w->e[0] ||
+	    load64((const u64 *)(const void *)(ram + w->pa[1])) != w->e[1] ||
+	    load64((const u64 *)(const void *)(ram + w->pa[2])) != w->e[2] ||
+	    load64((const u64 *)(const void *)(ram + w->pa[3])) != w->e[3])
+		return false;
+	*gpa = w->gpa_page | (gla & PAGE_OFFSET_MASK);
 	return true;
 }
 
@@ -79,6 +125,7 @@ static __always_inline bool fast_walk4(const struct vm *vm, u64 cr3, u64 gla, u6
  */
 #define STORE_CACHE_BYTES 16
 
+
 static inline void store_cache_fill(struct store_cache *c, u64 gpa, u32 mode, const u8 *p, u32 len)
 {
 	u64 b[2];
@@ -92,12 +139,92 @@ static inline void store_cache_fill(struct store_cache *c, u64 gpa, u32 mode, co
 	c->len = len;
 }
 
-static __always_inline u32 fast_store_length(struct vcpu *v, u64 rip)
+/*
+ * A doorbell's last step, shared by both fast paths: the instruction is
+ * completed as vcpu_skip_from() completes it (RIP wrap, the end of STI/MOV-SS
+ * blocking, a pending single step) and the event signalled. Returns
+ * EXIT_RESUME. The common case makes no call, so that the fast paths need
+ * no callee-saved register and no stack frame (vmx/dispatch.c): the rare
+ * case is one call, doorbell_ring_rare() (vmx/run.c), that does both.
+ */
+int doorbell_ring_rare(struct vcpu *v, u32 event, u64 rip, u32 intr, u64 rflags);
+
+static __always_inline int doorbell_ring(struct vcpu *v, u32 event, u64 rip, u32 len)
 {
-	struct vm *vm = v->vm;
+	u64 next = (rip + len) & v->rip_mask;
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
+	u64 rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	/* (u32)next < (u32)rip: a carry out of bit 31, which only a store in
+	 * compatibility mode must wrap (and a rare 64-bit one crosses). */
+	if (unlikely((intr & (GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS)) ||
+		     (rflags & RFLAGS_TF) || (u32)next < (u32)rip))
+		return doorbell_ring_rare(v, event, next, intr, rflags);
+	vmcs_writenat(VMCS_GUEST_RIP, next);
+	event_signal(vcpu_vm(v)->events, event);
+	return EXIT_RESUME;
+}
+
+/* The store at rip was not the one remembered: decode it (vmx/run.c). Returns
+ * what fast_mmio returns. */
+int fast_mmio_decode(struct vcpu *v, u32 event, u64 rip, u64 gpa, u32 mode,
+		     bool check);
+
+/* fastmmio_len=vmcs and check (vmx/run.c): what fast_mmio returns. */
+int fast_mmio_vmcs(struct vcpu *v, u32 event);
+int fast_mmio_check(struct vcpu *v, u32 event);
+
+/* fastmmio_len=check: one more disagreement between the decoded length and
+ * the VMCS's, if any. */
+static __always_inline void fast_mmio_check_len(struct vcpu *v, u32 len)
+{
+	if (unlikely(boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK) &&
+	    vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN) != len)
+		v->len_disagree++;
+}
+
+/*
+ * The fast-MMIO path with the decoded length (fastmmio_len=decode, and check,
+ * which also compares it with the VMCS's):
+ * the store at the guest's CS:RIP, whose bytes are read straight from guest
+ * RAM with paging off or 4-level paging; other paging modes go to the full
+ * path, as does an instruction that may run onto the next page.
+ *
+ * A doorbell is rung by the same instruction again and again, so the last
+ * decoded store is remembered with its bytes (v->store_cache): when the
+ * bytes at the same guest-physical address, in the same mode, are still the
+ * same, they are the same instruction and need no decoding. Code rewritten
+ * in place changes the bytes and is decoded afresh; the translation itself
+ * is never remembered (the guest may change its page tables without an exit).
+ */
+/* check: fastmmio_len may be check (false: it is decode, known). */
+static __always_inline int fast_mmio_cached(struct vcpu *v, u32 event, u64 rip,
+					    u64 gpa, u32 mode, bool check)
+{
+	/* The remembered store: its 16 bytes are on one page of RAM. */
+	struct store_cache *c = &v->store_cache;
+	if (likely(c->gpa == gpa && c->mode == mode)) {
+		const u64 *b = (const u64 *)(const void *)(vcpu_vm(v)->ram + gpa);
+		if ((load64(&b[0]) & c->m0) == c->b0 && (load64(&b[1]) & c->m1) == c->b1) {
+			if (check)
+				fast_mmio_check_len(v, c->len);
+			v->fastmmio_hits++;
+			return doorbell_ring(v, event, rip, c->len);
+		}
+	}
+	return fast_mmio_decode(v, event, rip, gpa, mode, check);
+}
+
+/* With paging on (vmx/run.c): the store's guest-linear address gla is
+ * translated first. Out of line, so that the walk's registers cost nothing
+ * to a guest with paging off. */
+int fast_mmio_paged(struct vcpu *v, u32 event, u64 rip, u64 gla, u32 mode);
+
+static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool check)
+{
+	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
 	u32 cs_ar = vmcs_read32(VMCS_GUEST_CS_AR_BYTES);
 	u32 mode;
-	u64 gla, gpa;
+	u64 gla;
 
 	if (v->lma && (cs_ar & VMX_AR_L)) {
 		mode = EMUL_MODE_LONG64;
@@ -107,90 +234,55 @@ static __always_inline u32 fast_store_length(struct vcpu *v, u64 rip)
 		mode = (cs_ar & VMX_AR_DB) ? EMUL_MODE_PROT32 : EMUL_MODE_PROT16;
 		gla = (u32)(vmcs_readnat(VMCS_GUEST_CS_BASE) + rip);
 	}
-	if (!v->paging) {
-		gpa = gla;
-	} else {
-		if (!v->lma || v->la57 ||
-		    !fast_walk4(vm, vmcs_readnat(VMCS_GUEST_CR3), gla, &gpa))
-			return 0;
-	}
-	u32 off = (u32)(gpa & PAGE_OFFSET_MASK);
-	const u8 *p = vm_gpa_to_hva(vm, gpa, 1);
-	if (!p)
-		return 0;
-	if (off <= PAGE_SIZE - STORE_CACHE_BYTES) {
-		struct store_cache *c = &v->store_cache;
-		u64 b[2];
-		__builtin_memcpy(b, p, sizeof(b));	/* two loads, inline */
-		if (c->gpa == gpa && c->mode == mode &&
-		    (b[0] & c->m0) == c->b0 && (b[1] & c->m1) == c->b1)
-			return c->len;
-		u32 len = emul_store_length(p, EMUL_INSN_MAX_LEN, (enum emul_cpu_mode)mode);
-		if (len)
-			store_cache_fill(c, gpa, mode, p, len);
-		return len;
-	}
-	return emul_store_length(p, PAGE_SIZE - off, (enum emul_cpu_mode)mode);
+	if (v->paging)
+		return fast_mmio_paged(v, event, rip, gla, mode);
+	return fast_mmio_cached(v, event, rip, gla, mode, check);
 }
 
-/* The fast-MMIO path. True if the exit was a doorbell store, now signalled
- * and skipped. */
-static __always_inline bool fast_mmio(struct vcpu *v)
+/*
+ * The fast-MMIO path: EXIT_RESUME if the exit was a doorbell store, now
+ * signalled and skipped; EXIT_FULL (nothing done) otherwise.
+ */
+static __always_inline int fast_mmio(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
+	struct vm *vm = vcpu_vm(v);
 	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
 	s32 event = ioeventfd_fast_mmio_find(&vm->io, gpa);
-	u64 rip;
-	u32 len;
 
-	/* A store that starts in guest RAM and runs onto a doorbell page exits
-	 * with the second page's address (the first half translated fine), so
-	 * a doorbell at the first byte after RAM (doorbell_window= may start
-	 * where RAM ends) may be the tail of such a store: the full path writes
-	 * the RAM half too (guest/fastmmio.c: test_ram_edge). */
-	if (event < 0 || unlikely(gpa == vm->ram_size))
-		return false;
+	/* Not a doorbell the table holds. It holds none at the first byte
+	 * after RAM (doorbell_window= may start where RAM ends): a store that
+	 * starts in guest RAM and runs onto that page exits with the second
+	 * page's address (the first half translated fine), and only the full
+	 * path writes the RAM half too (iobus.h: ram_end; guest/fastmmio.c:
+	 * test_ram_edge). */
+	if (event < 0)
+		return EXIT_FULL;
 	/* An exit while delivering an event (the store was an exception
 	 * frame, say) must have that delivery redone: the full path. */
 	if (vmcs_read32(VMCS_IDT_VECTORING_INFO) & VECTORING_INFO_VALID)
-		return false;
-	if (unlikely(boot_cfg.fastmmio_len == FASTMMIO_LEN_VMCS)) {
-		/* Trusted as KVM does on bare metal: a read signals too. A
-		 * length the SDM does not promise (0 under some nested
-		 * hypervisors) must not loop the guest: full path. */
-		len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-		if (len == 0 || len > EMUL_INSN_MAX_LEN)
-			return false;
-		rip = vmcs_readnat(VMCS_GUEST_RIP);
-	} else {
-		rip = vmcs_readnat(VMCS_GUEST_RIP);
-		len = fast_store_length(v, rip);
-		if (!len)
-			return false;
-		if (unlikely(boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK) &&
-		    vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN) != len)
-			v->len_disagree++;
-	}
-	event_signal(vm->events, (u32)event);
-	v->fastmmio_hits++;
-	vcpu_skip_from(v, rip, len);
-	return true;
+		return EXIT_FULL;
+	u32 len_source = boot_cfg.fastmmio_len;
+	if (likely(len_source == FASTMMIO_LEN_DECODE))
+		return fast_mmio_decoded(v, (u32)event, false);
+	if (len_source == FASTMMIO_LEN_VMCS)
+		return fast_mmio_vmcs(v, (u32)event);
+	return fast_mmio_check(v, (u32)event);
 }
 
-/* OUT to a PIO doorbell: true if signalled and skipped. */
-static __always_inline bool fast_pio(struct vcpu *v, u64 qual)
+/* OUT to a PIO doorbell: EXIT_RESUME if signalled and skipped, EXIT_FULL
+ * (nothing done) otherwise. */
+static __always_inline int fast_pio(struct vcpu *v, u64 qual)
 {
 	if (qual & (IO_QUAL_IN | IO_QUAL_STRING))
-		return false;
+		return EXIT_FULL;
 	/* The table ignores the value's bytes above the access size. */
-	s32 event = ioeventfd_pio_find(&v->vm->io, io_qual_port(qual), io_qual_size(qual),
+	s32 event = ioeventfd_pio_find(&vcpu_vm(v)->io, io_qual_port(qual), io_qual_size(qual),
 				       (u32)v->regs.gpr[GUEST_RAX]);
 	if (event < 0)
-		return false;
-	event_signal(v->vm->events, (u32)event);
+		return EXIT_FULL;
 	v->pio_hits++;
-	vcpu_skip_instruction(v);
-	return true;
+	return doorbell_ring(v, (u32)event, vmcs_readnat(VMCS_GUEST_RIP),
+			     vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
 }
 
 /* ---- the null exits: CPUID and VMCALL (the benchmark's floor) ---------- */
@@ -230,7 +322,7 @@ static inline void cpuid_hypervisor_leaf(struct vcpu *v, u64 *r, u32 leaf)
 			       (boot_cfg.trace ? CPUID_HV_CFG_TRACE : 0) | (boot_cfg.latency ? BIT(4) : 0);
 		r[GUEST_RBX] = boot_cfg.vcpus;
 		r[GUEST_RCX] = tsc_hz() / 1000;
-		r[GUEST_RDX] = v->vm->index;
+		r[GUEST_RDX] = vcpu_vm(v)->index;
 	}
 }
 
@@ -250,7 +342,7 @@ static __always_inline void cpuid_exit(struct vcpu *v)
 		c = cpuid_1_ecx_guest_osxsave(c) | CPUID_1_ECX_HYPERVISOR;
 		c &= ~(u32)(CPUID_1_ECX_VMX | CPUID_1_ECX_X2APIC);
 		b = (b & ((1u << CPUID_1_EBX_APIC_ID_SHIFT) - 1)) |
-		    v->vm->apic.id << CPUID_1_EBX_APIC_ID_SHIFT;
+		    vcpu_vm(v)->apic.id << CPUID_1_EBX_APIC_ID_SHIFT;
 	}
 	r[GUEST_RAX] = a;
 	r[GUEST_RBX] = b;
@@ -266,7 +358,12 @@ static inline u32 guest_cpl(void)
 	return vmx_ar_dpl(vmcs_read32(VMCS_GUEST_SS_AR_BYTES));
 }
 
-static __always_inline void vmcall_exit(struct vcpu *v)
+/* VMCALL (vmx/hypercall.c), all but the inline cases below: computes RAX,
+ * skips the instruction, returns EXIT_RESUME or EXIT_STOP. */
+int vmcall_dispatch(struct vcpu *v);
+
+/* VMCALL: returns EXIT_RESUME or EXIT_STOP. */
+static __always_inline int vmcall_exit(struct vcpu *v)
 {
 	u64 *r = v->regs.gpr;
 
@@ -277,17 +374,19 @@ static __always_inline void vmcall_exit(struct vcpu *v)
 		/* The hypercall doorbell, inline. Compared at full width: a
 		 * 32-bit guest whose registers' upper halves are not zero
 		 * goes through the dispatcher, which ignores them. */
-		event_signal(v->vm->events, (u32)r[GUEST_RBX]);
 		r[GUEST_RAX] = 0;
+		return doorbell_ring(v, (u32)r[GUEST_RBX], vmcs_readnat(VMCS_GUEST_RIP),
+				     vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
 	} else if ((u32)r[GUEST_RAX] > HC_NOTIFY) {
 		/* No such hypercall (CONTRACTS.md 3). Exact in every mode: when
 		 * the low 32 bits already name no hypercall, the number does
 		 * not either, whatever width the mode gives it. */
 		r[GUEST_RAX] = (u64)-ENOSYS;
 	} else {
-		r[GUEST_RAX] = (u64)hypercall_dispatch(v);
+		return vmcall_dispatch(v);
 	}
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }
 
 #endif /* VMX_HOTPATH_H */

@@ -4,7 +4,7 @@
  * KVM's convention). No other register changes. A guest outside 64-bit mode
  * passes 32-bit arguments: the upper halves are ignored.
  */
-#include "vmx/vmx_priv.h"
+#include "vmx/hotpath.h"
 
 
 /* EVENT_READ waits at most this long for the service core to catch up with
@@ -66,4 +66,11 @@ s64 hypercall_dispatch(struct vcpu *v)
 			       v->vm->index, nr);
 		return -ENOSYS;
 	}
+}
+
+int vmcall_dispatch(struct vcpu *v)
+{
+	v->regs.gpr[GUEST_RAX] = (u64)hypercall_dispatch(v);
+	vcpu_skip_instruction(v);
+	return v->vm->end == VM_END_NONE ? EXIT_RESUME : EXIT_STOP;
 }

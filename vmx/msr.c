@@ -80,6 +80,7 @@ void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0)
 	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
 	v->lma = (efer & EFER_LMA) != 0;
+	v->rip_mask = v->lma ? ~0ull : 0xffffffffull;
 	v->paging = (cr0 & CR0_PG) != 0;
 	/* SDM Vol. 3A, "MOV to CR4": toggling LA57 with LMA = 1 is #GP, so the
 	 * value read now holds for as long as IA-32e mode does. */

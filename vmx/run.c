@@ -23,23 +23,100 @@
 
 #include "vmx/hotpath.h"
 
-/* The exits vcpu_handle_exit (vmx/dispatch.c) takes inline, as the exit
- * table's handlers: for trace=1 and for the slow path. */
+/* The rare case of doorbell_ring (vmx/hotpath.h): out of line, so that the
+ * fast paths make no call in the common case. */
+int doorbell_ring_rare(struct vcpu *v, u32 event, u64 rip, u32 intr, u64 rflags)
+{
+	vcpu_skip_finish(v, rip, intr, rflags);
+	event_signal(v->vm->events, event);
+	return EXIT_RESUME;
+}
+
+/* The store at rip (guest-physical gpa) is not the one remembered (vmx/
+ * hotpath.h: fast_mmio_decoded): decode its length, remember it when all
+ * of its 16 bytes are on the page, and ring the doorbell. */
+int fast_mmio_decode(struct vcpu *v, u32 event, u64 rip, u64 gpa, u32 mode,
+		     bool check)
+{
+	const u8 *p = vm_gpa_to_hva(v->vm, gpa, 1);
+	u32 off = (u32)(gpa & PAGE_OFFSET_MASK);
+	u32 len;
+
+	if (!p)
+		return EXIT_FULL;
+	if (off <= PAGE_SIZE - STORE_CACHE_BYTES) {
+		len = emul_store_length(p, EMUL_INSN_MAX_LEN, (enum emul_cpu_mode)mode);
+		if (len)
+			store_cache_fill(&v->store_cache, gpa, mode, p, len);
+	} else {
+		len = emul_store_length(p, PAGE_SIZE - off, (enum emul_cpu_mode)mode);
+	}
+	if (!len)
+		return EXIT_FULL;
+	if (check)
+		fast_mmio_check_len(v, len);
+	v->fastmmio_hits++;
+	return doorbell_ring(v, event, rip, len);
+}
+
+/* fast_mmio_paged when the last translation does not hold: walk. */
+static __attribute__((noinline)) int fast_mmio_walk(struct vcpu *v, u32 event, u64 rip,
+						   u64 gla, u32 mode, u64 cr3)
+{
+	u64 gpa;
+
+	if (!fast_walk4(vcpu_vm(v), cr3, gla, &gpa, &v->walk_cache))
+		return EXIT_FULL;
+	return fast_mmio_cached(v, event, rip, gpa, mode, true);
+}
+
+/* fast_mmio_decoded with paging on: 4-level paging only (else the full path),
+ * the translation checked against the last one (struct walk_cache) before
+ * walking. */
+int fast_mmio_paged(struct vcpu *v, u32 event, u64 rip, u64 gla, u32 mode)
+{
+	struct vm *vm = vcpu_vm(v);
+	u64 gpa, cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+
+	if (!v->lma || v->la57)
+		return EXIT_FULL;	/* 32-bit, PAE or 5-level paging */
+	if (unlikely(!fast_walk_cached(vm, &v->walk_cache, cr3, gla, &gpa)))
+		return fast_mmio_walk(v, event, rip, gla, mode, cr3);
+	return fast_mmio_cached(v, event, rip, gpa, mode, true);
+}
+
+/* fastmmio_len=check: decoded, and compared with the VMCS's length. */
+int fast_mmio_check(struct vcpu *v, u32 event)
+{
+	return fast_mmio_decoded(v, event, true);
+}
+
+/* fastmmio_len=vmcs: the VMCS's length, trusted as KVM does on bare metal; a
+ * read signals too. A length the SDM does not promise (0 under some nested
+ * hypervisors) must not loop the guest: full path. */
+int fast_mmio_vmcs(struct vcpu *v, u32 event)
+{
+	u32 len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	if (len == 0 || len > EMUL_INSN_MAX_LEN)
+		return EXIT_FULL;
+	v->fastmmio_hits++;
+	return doorbell_ring(v, event, vmcs_readnat(VMCS_GUEST_RIP), len);
+}
+
+/* The exits vcpu_exit_fast (vmx/dispatch.c) takes inline, as the exit
+ * table's handlers: for trace=1. */
 void handle_ept_misconfig(struct vcpu *v, u64 qual)
 {
-	if (fast_mmio(v))
-		return;
-	handle_ept_violation(v, qual);
+	if (fast_mmio(v) == EXIT_FULL)
+		handle_ept_violation(v, qual);
 }
 
 void handle_io_exit(struct vcpu *v, u64 qual)
 {
-	if (fast_pio(v, qual))
-		return;
-	handle_io_instruction(v, qual);
+	if (fast_pio(v, qual) == EXIT_FULL)
+		handle_io_instruction(v, qual);
 }
 
-/* The same, for the exit table (trace=1 and the slow path). */
 void handle_cpuid(struct vcpu *v, u64 qual)
 {
 	(void)qual;
@@ -49,12 +126,15 @@ void handle_cpuid(struct vcpu *v, u64 qual)
 void handle_vmcall(struct vcpu *v, u64 qual)
 {
 	(void)qual;
-	vmcall_exit(v);
+	(void)vmcall_exit(v);
 }
 
 void vcpu_run(struct vcpu *v)
 {
 	v->fast_reasons = boot_cfg.trace ? 0 : VM_EXIT_COUNTERS;
+	v->store_cache.gpa = ~0ull;	/* empty: no store is there */
+	v->walk_cache.cr3 = ~0ull;	/* empty */
+	v->rip_mask = v->lma ? ~0ull : 0xffffffffull;
 	int r = vmx_run(v);
 	if (r != VMX_OK) {
 		v->launched = r > VMX_FAIL_RESUMED;

@@ -127,6 +127,7 @@ static int vm_io_init(struct vm *vm)
 		.page_unmark = vm_page_unmark, .ctx = vm,
 	};
 	ioeventfd_table_init(&vm->io, &kernel_io_mem, &hooks);
+	ioeventfd_set_ram_end(&vm->io, vm->ram_size);
 	int r = ioeventfd_set_window(&vm->io, boot_cfg.doorbell_window_base,
 				     boot_cfg.doorbell_window_size);
 	if (!r)

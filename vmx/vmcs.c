@@ -113,7 +113,9 @@ static void setup_host(void)
 	vmcs_writenat(VMCS_HOST_IA32_SYSENTER_EIP, 0);
 	vmcs_write64(VMCS_HOST_IA32_EFER, rdmsr(MSR_EFER));
 	vmcs_write64(VMCS_HOST_IA32_PAT, rdmsr(MSR_PAT));
-	vmcs_writenat(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_entry);
+	/* trace=1: every exit through the full step (vmx/entry.asm). */
+	vmcs_writenat(VMCS_HOST_RIP, (u64)(uintptr_t)(boot_cfg.trace ? vmx_exit_entry_full
+								    : vmx_exit_entry));
 }
 
 static void setup_segment(u32 sel_enc, u32 base_enc, u32 limit_enc, u32 ar_enc,

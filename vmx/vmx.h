@@ -31,6 +31,17 @@ struct vm;
 
 /* The fast-MMIO path's last decoded store (vmx/run.c): its guest-physical
  * address, mode, length, and its first 16 bytes masked to that length. */
+/* The fast-MMIO path's last guest-linear -> guest-physical translation under
+ * 4-level paging (vmx/run.c: fast_mmio_paged), with the paging-structure
+ * entries it read: pa[i] where, e[i] what (a walk of fewer levels repeats
+ * its last entry). The next exit at the same page with the same CR3 checks
+ * those entries instead of walking; if every one still holds its value the
+ * walk would give the same result. cr3 = ~0: empty. */
+struct walk_cache {
+	u64 cr3, gla_page, gpa_page;
+	u64 pa[4], e[4];
+};
+
 struct store_cache {
 	u64 gpa;
 	u64 b0, b1, m0, m1;
@@ -60,10 +71,13 @@ struct vcpu {
 	bool lma;			/* IA32_EFER.LMA: IA-32e mode */
 	bool la57;			/* CR4.LA57 as IA-32e mode began: it
 					 * cannot change while LMA = 1 */
+	u64 rip_mask;			/* ~0 in IA-32e mode, else 0xffffffff:
+					 * outside it RIP wraps at 32 bits */
 	u32 fast_reasons;		/* exit reasons below this are dispatched
 					 * by the run loop itself: VM_EXIT_COUNTERS,
 					 * or 0 with trace=1 (all go to the trace) */
 	struct store_cache store_cache;
+	struct walk_cache walk_cache;
 	u64 exits[VM_EXIT_COUNTERS];	/* per basic exit reason */
 	u64 fastmmio_hits;		/* doorbells taken by the fast-MMIO path */
 	u64 pio_hits;			/* PIO doorbells taken by the fast path */

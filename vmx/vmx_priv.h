@@ -175,6 +175,14 @@ struct vm {
 
 extern struct vm *vms[MAX_CPUS];
 
+/* The VM of vCPU v. Each VM's one vCPU is embedded in it, so this is an
+ * address computation, not a load: the hot paths use it instead of v->vm
+ * (the same pointer). */
+static inline struct vm *vcpu_vm(struct vcpu *v)
+{
+	return (struct vm *)(void *)((char *)v - offsetof(struct vm, vcpu));
+}
+
 /* Guest memory: a host pointer for [gpa, gpa + len) when it lies inside guest
  * RAM, else NULL. */
 static inline void *vm_gpa_to_hva(struct vm *vm, u64 gpa, u64 len)
@@ -226,18 +234,18 @@ void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags);
  */
 static inline void vcpu_skip_from(struct vcpu *v, u64 rip, u32 len)
 {
-	rip += len;
-	if (!v->lma)
-		rip = (u32)rip;
+	u64 next = (rip + len) & v->rip_mask;
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
 	u64 rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
-	if (unlikely((rip >> 32) |
-		     (intr & (GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS)) |
-		     (rflags & RFLAGS_TF))) {
-		vcpu_skip_finish(v, rip, intr, rflags);
+	/* (u32)next < (u32)rip: a carry out of bit 31, which only an
+	 * instruction in compatibility mode must wrap (and a rare 64-bit one
+	 * crosses); vcpu_skip_finish tells them apart. */
+	if (unlikely((intr & (GUEST_INTR_BLOCKING_STI | GUEST_INTR_BLOCKING_MOV_SS)) ||
+		     (rflags & RFLAGS_TF) || (u32)next < (u32)rip)) {
+		vcpu_skip_finish(v, next, intr, rflags);
 		return;
 	}
-	vmcs_writenat(VMCS_GUEST_RIP, rip);
+	vmcs_writenat(VMCS_GUEST_RIP, next);
 }
 
 static inline void vcpu_skip(struct vcpu *v, u32 len)
@@ -343,16 +351,24 @@ void vapic_write(struct vm *vm, u32 offset, u32 val);
 int vapic_write_base_msr(struct vm *vm, u64 val);
 
 /* ---- VM-entry stub (vmx/entry.asm) -------------------------------------- */
-/* Enters the guest with v->regs loaded (VMLAUNCH), and on every VM exit
- * saves them and calls vcpu_handle_exit(v); re-enters (VMRESUME) while that
- * returns true. Returns VMX_OK once it returned false, VMX_FAIL_INVALID /
- * VMX_FAIL_VALID when VMLAUNCH failed, or those plus VMX_FAIL_RESUMED when
- * a VMRESUME failed. */
+/* Enters the guest with v->regs loaded (VMLAUNCH); on every VM exit calls
+ * vcpu_exit_fast(v) and, when it declines, vcpu_handle_exit(v); re-enters
+ * (VMRESUME) while the VM runs. Returns VMX_OK once the VM stopped,
+ * VMX_FAIL_INVALID / VMX_FAIL_VALID when VMLAUNCH failed, or those plus
+ * VMX_FAIL_RESUMED when a VMRESUME failed. */
 int vmx_run(struct vcpu *v);
 void vmx_exit_entry(void);	/* VMCS_HOST_RIP */
+void vmx_exit_entry_full(void);	/* VMCS_HOST_RIP with trace=1 */
 _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: v->regs at v");
-/* One VM exit (vmx/run.c), called by entry.asm with the guest's registers
- * in v->regs: true to enter the guest again. */
+/* The two steps of one VM exit (vmx/dispatch.c). vcpu_exit_fast runs with
+ * only the guest's RAX, RCX, RDX, RBX, RSI, RDI, R8 and R9 in v->regs and
+ * returns one of: */
+#define EXIT_RESUME 0	/* handled: enter the guest again */
+#define EXIT_FULL   1	/* declined, nothing changed: vcpu_handle_exit */
+#define EXIT_STOP   2	/* handled, and the VM has ended */
+int vcpu_exit_fast(struct vcpu *v);
+/* vcpu_handle_exit runs with every register in v->regs: true to enter the
+ * guest again. */
 bool vcpu_handle_exit(struct vcpu *v);
 
 #endif /* VMX_VMX_PRIV_H */
