@@ -144,6 +144,20 @@ bench-check: all
 	  r=$(BUILD)/bench-check/results.json; fi; \
 	  python3 tools/bench-report.py check --results "$$r" --baseline bench/baseline.json
 
+# kvm-unit-tests under doorbell (tools/kut --help; README "Running
+# kvm-unit-tests"): make kut KUT=DIR [KUT_TESTS="emulator msr"] [PLATFORM=]
+# [ARGS=], DIR a kvm-unit-tests build. Its last line is "N passed, N failed,
+# N skipped"; make exits 2 when a test failed.
+export RUN_KUT := $(value KUT)
+export RUN_KUT_TESTS := $(value KUT_TESTS)
+.PHONY: kut
+kut: all
+	@[ -n "$$RUN_KUT" ] || { echo "make kut: KUT=DIR, a kvm-unit-tests build, is missing"; exit 2; }; \
+	  set -- "$$RUN_KUT" $$RUN_KUT_TESTS; \
+	  [ -z "$$RUN_ARGS" ] || set -- --args "$$RUN_ARGS" "$$@"; \
+	  [ -z "$$RUN_PLATFORM" ] || set -- --platform "$$RUN_PLATFORM" "$$@"; \
+	  tools/kut "$$@"
+
 clean:
 	rm -rf $(BUILD)
 

@@ -299,6 +299,11 @@ static int dec_operands(struct dec *d, struct emul_insn *out, u8 mem_size, u8 re
 		if (out->rex & REX_W)
 			out->mem_size = CMPXCHG16B_SIZE;
 		break;
+	case EMUL_OP_JMPF: case EMUL_OP_CALLF:
+		/* A far pointer: the offset (operand size; 64 bits with
+		 * REX.W, as Intel CPUs read it), then the 16-bit selector. */
+		out->mem_size = (u8)(out->op_size + SREG_BYTES);
+		break;
 	case EMUL_OP_MOVD:
 		if (out->rex & REX_W) {
 			out->type = EMUL_OP_MOVQ;

@@ -41,7 +41,7 @@ const char *const emul_mnemonics[EMUL_NR_OP_TYPES] = {
 	[EMUL_OP_MOVSEG] = "mov", [EMUL_OP_SMSW] = "smsw", [EMUL_OP_LTR] = "ltr",
 	[EMUL_OP_CMPS] = "cmps", [EMUL_OP_SCAS] = "scas", [EMUL_OP_JMP] = "jmp",
 	[EMUL_OP_CALL] = "call", [EMUL_OP_RET] = "ret", [EMUL_OP_ENTER] = "enter",
-	[EMUL_OP_LEAVE] = "leave", [EMUL_OP_MOVUPS] = "movups", [EMUL_OP_MOVUPD] = "movupd",
+	[EMUL_OP_LEAVE] = "leave", [EMUL_OP_JMPF] = "jmp", [EMUL_OP_CALLF] = "call", [EMUL_OP_MOVUPS] = "movups", [EMUL_OP_MOVUPD] = "movupd",
 	[EMUL_OP_MOVAPS] = "movaps", [EMUL_OP_MOVAPD] = "movapd", [EMUL_OP_MOVDQU] = "movdqu",
 	[EMUL_OP_MOVDQA] = "movdqa", [EMUL_OP_MOVNTDQ] = "movntdq", [EMUL_OP_MOVNTQ] = "movntq",
 	[EMUL_OP_MOVD] = "movd", [EMUL_OP_MOVQ] = "movq", [EMUL_OP_MOVSS] = "movss",
@@ -87,7 +87,10 @@ static void desc_mem(const struct emul_insn *insn, char *buf, size_t n, size_t *
 	const char *const *names = reg_names[emul_size_index(insn->addr_size) % 4];
 	bool any = false;
 
-	desc_add(buf, n, at, "%s [", size_names[emul_size_index(insn->mem_size)]);
+	if (insn->type == EMUL_OP_JMPF || insn->type == EMUL_OP_CALLF)
+		desc_add(buf, n, at, "far m16:%u [", 8 * insn->op_size);
+	else
+		desc_add(buf, n, at, "%s [", size_names[emul_size_index(insn->mem_size)]);
 	if (m->seg_override)
 		desc_add(buf, n, at, "%s:", seg_names[m->seg]);
 	if (m->base == EMUL_REG_RIP) {

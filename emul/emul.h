@@ -25,7 +25,8 @@
  *   MOVS A4 A5, STOS AA AB, LODS AC AD (with REP), CMPS A6 A7 and SCAS AE AF
  *   (with REPE/REPNE), JMP FF/4, CALL FF/2, PUSH FF/6 50-57 68 6A,
  *   POP 8F/0 58-5F, CALL E8, RET C2 C3, ENTER C8, LEAVE C9 (the stack
- *   instructions for a stack in MMIO).
+ *   instructions for a stack in MMIO), far JMP FF/5 and far CALL FF/3
+ *   (to a code segment; CS is loaded through load_seg).
  *
  * Implements SDM Vol. 2A, chapter "Instruction Format" (prefixes, REX,
  * ModR/M, SIB, displacement, immediate) and the opcode maps of SDM Vol. 2D,
@@ -133,6 +134,8 @@ enum emul_op_type {
 	EMUL_OP_RET,		/* C3, C2 */
 	EMUL_OP_ENTER,
 	EMUL_OP_LEAVE,
+	EMUL_OP_JMPF,		/* FF/5: far, through a pointer m16:16/32/64 */
+	EMUL_OP_CALLF,		/* FF/3: far, through a pointer m16:16/32/64 */
 	/* Moves between memory and an XMM (EMUL_OPF_XMM) or MMX (EMUL_OPF_MMX)
 	 * register; one type per mnemonic. */
 	EMUL_OP_MOVUPS,
@@ -342,9 +345,12 @@ typedef bool (*emul_is_mmio_fn)(void *opaque, u64 gpa);
  */
 typedef int (*emul_vreg_fn)(void *opaque, u8 vreg, void *buf, u32 size);
 /*
- * Loads segment register seg (MOV Sreg, Ew) or the task register (LTR, seg =
- * EMUL_NR_SEGS) with selector sel, with the checks and descriptor loads the
- * SDM's MOV and LTR pages describe; returns 0, EMUL_FAULT(...) for the fault
+ * Loads segment register seg (MOV Sreg, Ew), the task register (LTR, seg =
+ * EMUL_NR_SEGS) or, for a far JMP or CALL, CS (seg = EMUL_SEG_CS: the
+ * target must be a code segment, as the SDM's JMP and CALL pages say for a
+ * far transfer to the same privilege level) with selector sel, with the
+ * checks and descriptor loads the SDM's MOV, LTR, JMP and CALL pages
+ * describe; returns 0, EMUL_FAULT(...) for the fault
  * those checks raise (e.g. #GP(selector)), or a negative errno. A MOV to SS
  * also blocks interrupts for one instruction (SDM "MOV--Move"): the callback
  * sets that interruptibility state.

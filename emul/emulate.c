@@ -352,7 +352,8 @@ int emul_execute(const struct emul_insn *insn, struct emul_ctx *ctx)
 	if (insn_locked(insn) && ctx->bus_lock)
 		ctx->bus_lock(ctx->opaque, true);
 	if ((insn->flags & EMUL_OPF_STACK) || insn->type == EMUL_OP_PUSH ||
-	    insn->type == EMUL_OP_POP || insn->type == EMUL_OP_CALL)
+	    insn->type == EMUL_OP_POP || insn->type == EMUL_OP_CALL ||
+	    insn->type == EMUL_OP_JMPF || insn->type == EMUL_OP_CALLF)
 		rc = emul_exec_stack(insn, ctx);
 	else
 		rc = emul_exec_single(insn, ctx);

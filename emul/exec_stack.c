@@ -1,9 +1,10 @@
 /*
  * emul/exec_stack.c - the instructions that use the stack, for a stack or
  * an operand in MMIO: PUSH and POP (memory, register and immediate forms),
- * CALL (through memory and relative), RET, ENTER and LEAVE.
+ * CALL (through memory and relative), RET, ENTER and LEAVE, and the far
+ * JMP and CALL through a pointer in memory.
  *
- * SDM Vol. 2A-2B "PUSH", "POP", "CALL", "RET", "ENTER", "LEAVE", and SDM
+ * SDM Vol. 2A-2B "PUSH", "POP", "CALL", "RET", "ENTER", "LEAVE", "JMP", and SDM
  * Vol. 1 "Stack": the stack pointer is RSP in 64-bit mode, else ESP or SP by
  * SS.B; pushes store the operand size. Either the operand or the stack may
  * be the MMIO access that exited, so every reference is translated, and
@@ -157,6 +158,76 @@ static int enter(const struct emul_insn *insn, struct emul_ctx *ctx, struct stac
 	return 0;
 }
 
+#define SEL_BYTES  2	/* a far pointer's selector */
+
+/*
+ * SDM "JMP" and "CALL", far through a memory pointer (FF/5, FF/3): the
+ * pointer is the offset (operand size) followed by the selector. CALL pushes
+ * CS (zero-extended to the operand size) and the return offset. Every
+ * reference is translated, then CS is loaded through the load_seg callback
+ * (which checks the descriptor and raises #GP/#NP as the CPU would), and
+ * only then is the stack written: a fault leaves memory and registers
+ * untouched. The target offset is truncated to the operand size and, in
+ * 64-bit mode, must be canonical (#GP(0)). Gates and task switches are the
+ * callback's to refuse.
+ */
+static int far_transfer(const struct emul_insn *insn, struct emul_ctx *ctx, struct stack *s)
+{
+	const u8 size = insn->op_size;
+	const bool call = insn->type == EMUL_OP_CALLF;
+	struct emul_ref op, slot_cs, slot_ip;
+	u64 rsp_cs = (s->rsp - size) & s->smask, rsp_ip = (s->rsp - 2u * size) & s->smask;
+	u8 buf[8 + SEL_BYTES] = { 0 };
+	u64 target = 0;
+	u16 sel;
+	int rc;
+
+	if (!ctx->load_seg) {
+		fmt_snprintf(ctx->why, EMUL_WHY_LEN, "far %s needs load_seg",
+			     emul_mnemonics[insn->type]);
+		return -EOPNOTSUPP;
+	}
+	emul_ref_at(&op, insn, ctx, insn->mem.seg, 0);
+	op.gla = emul_operand_gla(insn, ctx, ctx->gprs);
+	rc = emul_ref_resolve(ctx, &op, insn->mem_size, false);
+	if (!rc)
+		rc = emul_ref_rw(ctx, &op, buf, insn->mem_size, false);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < size; i++)
+		target |= (u64)buf[i] << (8 * i);
+	sel = (u16)(buf[size] | buf[size + 1] << 8);
+	if (!emul_canonical(insn, ctx, target))
+		return emul_raise(ctx, EMUL_EXC_GP, true, 0);
+	if (call) {
+		stack_ref(&slot_cs, insn, ctx, s, rsp_cs);
+		stack_ref(&slot_ip, insn, ctx, s, rsp_ip);
+		rc = emul_ref_resolve(ctx, &slot_cs, size, true);
+		if (!rc)
+			rc = emul_ref_resolve(ctx, &slot_ip, size, true);
+		if (rc)
+			return rc;
+	}
+	rc = ctx->load_seg(ctx->opaque, EMUL_SEG_CS, sel);
+	if (rc > 0 && (rc & EMUL_FAULT_FLAG))
+		return emul_raise(ctx, (u8)(rc >> EMUL_FAULT_VEC_SHIFT),
+				  (rc & EMUL_FAULT_HAS_ERR) != 0, (u32)rc & 0xffff);
+	if (rc)
+		return emul_fail(ctx, rc, "load CS selector", sel);
+	if (call) {
+		rc = emul_ref_write(ctx, &slot_cs, ctx->seg_sel[EMUL_SEG_CS], size);
+		if (!rc)
+			rc = emul_ref_write(ctx, &slot_ip, (ctx->rip + insn->len) & emul_size_mask(size),
+					    size);
+		if (rc)
+			return rc;
+		s->rsp = rsp_ip;
+	}
+	ctx->seg_sel[EMUL_SEG_CS] = sel;
+	ctx->next_rip = target & emul_size_mask(size);
+	return 0;
+}
+
 int emul_exec_stack(const struct emul_insn *insn, struct emul_ctx *ctx)
 {
 	const u8 size = insn->op_size;
@@ -216,6 +287,9 @@ int emul_exec_stack(const struct emul_insn *insn, struct emul_ctx *ctx)
 		break;
 	case EMUL_OP_ENTER:
 		rc = enter(insn, ctx, &s);
+		break;
+	case EMUL_OP_JMPF: case EMUL_OP_CALLF:
+		rc = far_transfer(insn, ctx, &s);
 		break;
 	case EMUL_OP_LEAVE:
 		/* SDM "LEAVE": rSP = rBP (stack size), rBP = Pop(). */

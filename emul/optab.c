@@ -148,7 +148,9 @@ const struct emul_op emul_group_ops[EMUL_NR_OP_TYPES][8] = {
 	[EMUL_OP_GROUP4]  = { [0] = { EMUL_OP_INC, 0, LK }, [1] = { EMUL_OP_DEC, 0, LK } },
 	[EMUL_OP_GROUP5]  = { [0] = { EMUL_OP_INC, 0, LK }, [1] = { EMUL_OP_DEC, 0, LK },
 			      [2] = { EMUL_OP_CALL, 0, D64 | F64 },
+			      [3] = { EMUL_OP_CALLF, 0, 0 },	/* CALL Mp */
 			      [4] = { EMUL_OP_JMP, 0, D64 | F64 },
+			      [5] = { EMUL_OP_JMPF, 0, 0 },	/* JMP Mp */
 			      [6] = { EMUL_OP_PUSH, 0, D64 } },
 	[EMUL_OP_GROUP6]  = { [3] = { EMUL_OP_LTR, 2, 0 } },
 	[EMUL_OP_GROUP7]  = { [4] = { EMUL_OP_SMSW, 2, 0 } },

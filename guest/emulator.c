@@ -862,6 +862,66 @@ static void test_unknown_ud(void)
 		    (unsigned long)guest_fault_vector, 0);
 }
 
+/*
+ * Far JMP and CALL through a pointer in IORAM (SDM "JMP", "CALL": m16:32,
+ * and m16:64 with REX.W as kvm-unit-tests' "ljmp" uses): CS reloaded with
+ * our own code segment and the branch taken; the far CALL pushes CS and
+ * the return offset, which LRET pops; a data segment's selector raises
+ * #GP(selector) and the branch is not taken.
+ */
+void emu_far_target(void);
+#ifdef __x86_64__
+#define FAR_W   "rex64 "
+#define FAR_OFF "8"
+#define FAR_SP  "rsp"
+__asm__(".text\n" "emu_far_target:\n" "mov $0x77, %eax\n" "lretq\n");
+#else
+#define FAR_W   ""
+#define FAR_OFF "4"
+#define FAR_SP  "esp"
+__asm__(".text\n" "emu_far_target:\n" "mov $0x77, %eax\n" "lret\n");
+#endif
+static void test_far_branches(void)
+{
+	volatile u8 *m = (volatile u8 *)(TESTDEV_IORAM + 0x6000ul);
+	unsigned long reached, sp_before, sp_after;
+	u16 cs, ds;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	__asm__ volatile("mov %%ds, %0" : "=r"(ds));
+	*(volatile uintptr_t *)(m + 0x40) = (uintptr_t)emu_far_target;
+	*(volatile u16 *)(m + 0x40 + sizeof(uintptr_t)) = cs;
+#ifdef __x86_64__
+	__asm__ volatile("lea 3f(%%rip), %%rax\n" "mov %%rax, (%1)\n"
+#else
+	__asm__ volatile("mov $3f, %%eax\n" "mov %%eax, (%1)\n"
+#endif
+			 "mov %w2, " FAR_OFF "(%1)\n"
+			 "mov $0, %0\n"
+			 FAR_W "ljmp *(%1)\n"
+			 "mov $2, %0\n"
+			 "3: add $1, %0\n"
+			 : "=&r"(reached) : "r"(m), "r"(cs) : "rax", "memory");
+	check_named("ljmp_through_ioram", reached == 1, reached, 1);
+
+	__asm__ volatile("mov %%" FAR_SP ", %1\n"
+			 FAR_W "lcall *(%3)\n"
+			 "mov %%" FAR_SP ", %2\n"
+			 : "=a"(reached), "=&r"(sp_before), "=&r"(sp_after)
+			 : "r"(m + 0x40) : "memory");
+	check_named("lcall_through_ioram", reached == 0x77 && sp_before == sp_after, reached, 0x77);
+
+	/* A data segment is no jump target: #GP(selector), nothing taken. */
+	*(volatile u16 *)(m + 0x40 + sizeof(uintptr_t)) = ds;
+	reached = 0;
+	guest_fault_vector = GUEST_NO_FAULT;
+	__asm__ volatile(GUEST_FIXUP(FAR_W "lcall *(%1)") : "+a"(reached) : "r"(m + 0x40)
+			 : "memory");
+	check_named("lcall_data_segment_gp", guest_fault_vector == X86_VEC_GP &&
+		    guest_fault_error == ds && reached == 0,
+		    (unsigned long)guest_fault_vector, X86_VEC_GP);
+}
+
 #ifdef __x86_64__
 /* SDM Vol. 3A, "Canonical Addressing": MOVS from IORAM to a non-canonical
  * rDI raises #GP(0), from the access the emulator makes itself. */
@@ -955,6 +1015,7 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 		test_rep_batch();
 		test_string_io();
 		test_unknown_ud();
+		test_far_branches();
 #ifdef __x86_64__
 		test_canonical();
 #else

@@ -50,6 +50,8 @@ GUESTS64       += poll64:poll
 # fw_cfg, the ACPI tables and the PM timer, read as kvm-unit-tests does.
 GUESTS32       += fwacpi:fwacpi
 GUESTS64       += fwacpi64:fwacpi
+# A stand-in for a kvm-unit-tests test (tests/runner/test_kut.sh).
+GUESTS32       += kutfake:kutfake
 
 GUEST_CFLAGS   := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                   -nostdlib -static -mgeneral-regs-only -fno-stack-protector \

@@ -35,6 +35,7 @@ void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags)
 static void vcpu_inject(u32 vector)
 {
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_hw_exception(vector));
+	vcpu_fault_set_rf(vector);
 	if (intr_vector_has_error_code(vector))
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, 0);
 }

@@ -84,9 +84,23 @@ static void walk_regs(struct gwalk_regs *r)
  * current RIP (a fault: the instruction does not complete). #PF also loads
  * CR2, which is the guest's own while doorbell runs (vmx/entry.asm never
  * switches it). */
+/*
+ * SDM Vol. 3A, "EFLAGS Register" (RF) and "Instruction-Breakpoint Exception
+ * Condition": the EFLAGS image a fault pushes has RF set, so that the
+ * handler's IRET back to the faulting instruction does not retrigger an
+ * instruction breakpoint on it. An injected exception pushes the VMCS's
+ * guest RFLAGS as it is: set RF there for a fault (as KVM does).
+ */
+void vcpu_fault_set_rf(u32 vector)
+{
+	if (intr_vector_is_fault(vector))
+		vmcs_writenat(VMCS_GUEST_RFLAGS, vmcs_readnat(VMCS_GUEST_RFLAGS) | RFLAGS_RF);
+}
+
 void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2)
 {
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_hw_exception(vector));
+	vcpu_fault_set_rf(vector);
 	if (intr_vector_has_error_code(vector))
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error_code);
 	(void)v;
@@ -611,7 +625,7 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 #ifdef EMUL_EXCEPTION
 	ctx.cr0 = s.walk.cr0;
 	ctx.la57 = (s.walk.cr4 & CR4_LA57) != 0;
-	if (insn.type == EMUL_OP_MOVSEG)	/* only MOV Ew, Sreg reads them */
+	if (insn.type == EMUL_OP_MOVSEG || insn.type == EMUL_OP_CALLF)	/* only these read them */
 		for (u32 seg = 0; seg < EMUL_NR_SEGS; seg++)
 			ctx.seg_sel[seg] = vmcs_read16(seg_sel_fields[seg]);
 	ctx.vreg_read = cb_vreg_read;
@@ -657,12 +671,13 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	int len = emul_execute(&insn, &ctx);
 #ifdef EMUL_EXCEPTION
 	if (len == EMUL_EXCEPTION) {
-		vcpu_inject_fault(v, ctx.exc.vector, ctx.exc.error_code, ctx.exc.cr2);
 		/* REP progress stays (registers and the flags of the last
-		 * completed iteration): the guest's handler resumes the REP. */
+		 * completed iteration): the guest's handler resumes the REP.
+		 * RFLAGS first: the injection sets RF in it. */
 		memcpy(v->regs.gpr, ctx.gprs, sizeof(ctx.gprs));
 		vmcs_writenat(VMCS_GUEST_RSP, ctx.gprs[GUEST_RSP]);
 		vmcs_writenat(VMCS_GUEST_RFLAGS, ctx.rflags);
+		vcpu_inject_fault(v, ctx.exc.vector, ctx.exc.error_code, ctx.exc.cr2);
 		return true;
 	}
 #endif

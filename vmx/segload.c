@@ -1,12 +1,14 @@
 /*
  * vmx/segload.c - loading a segment register or the task register for an
- * emulated MOV Sreg, Ew or LTR whose operand was in MMIO: the descriptor is
+ * emulated MOV Sreg, Ew or LTR whose operand was in MMIO, and CS for an
+ * emulated far JMP or CALL through a pointer in MMIO: the descriptor is
  * read from the guest's GDT or LDT, checked as the SDM's MOV and LTR pages
  * say, and written into the VMCS's guest-state area; the descriptor's
  * accessed (or busy) bit is set in guest memory, as the CPU does.
  *
  * SDM Vol. 2B, "MOV--Move" (the segment-register operation), "LTR--Load Task
- * Register"; Vol. 3A, "Segment Selectors", "Segment Descriptors", "TSS
+ * Register"; Vol. 2A, "JMP--Jump" and "CALL--Call Procedure" (far transfers
+ * to a code segment); Vol. 3A, "Segment Selectors", "Segment Descriptors", "TSS
  * Descriptor", "TSS Descriptor in 64-bit mode"; Vol. 3C, "Guest Register
  * State" (the access-rights format).
  */
@@ -118,7 +120,8 @@ int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u1
 	if ((sel & SEL_INDEX_MASK) == 0 && !(sel & SEL_TI)) {
 		/* A null selector: DS ES FS GS become unusable; SS only in
 		 * 64-bit mode at CPL < 3 with RPL = CPL; TR never. */
-		if (tr || (seg == EMUL_SEG_SS && (!long_mode || cpl == 3 || rpl != cpl)))
+		if (tr || seg == EMUL_SEG_CS ||
+		    (seg == EMUL_SEG_SS && (!long_mode || cpl == 3 || rpl != cpl)))
 			return fault(EXC_GP, 0);
 		vmcs_write16(sel_fields[seg], sel);
 		vmcs_write32(ar_fields[seg], VMX_AR_UNUSABLE);
@@ -165,7 +168,24 @@ int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u1
 		vmcs_write32(VMCS_GUEST_TR_AR_BYTES, ar | (u32)(DESC_TYPE_BUSY >> DESC_AR_SHIFT));
 		return 0;
 	}
-	if (seg == EMUL_SEG_SS) {
+	if (seg == EMUL_SEG_CS) {
+		/* SDM "JMP"/"CALL", far transfer in protected mode: to a
+		 * conforming code segment with DPL <= CPL, or a non-conforming
+		 * one with RPL <= CPL and DPL = CPL; not L and D both set in
+		 * IA-32e mode. CS.RPL becomes the CPL. A call gate, task gate or
+		 * TSS (a gate transfer or a task switch) is not emulated. */
+		if (!s)
+			return -EOPNOTSUPP;
+		if (!(type & TYPE_CODE))
+			return fault(EXC_GP, err);
+		if ((type & TYPE_CONFORMING) ? dpl > cpl : (rpl > cpl || dpl != cpl))
+			return fault(EXC_GP, err);
+		if (!present)
+			return fault(EXC_NP, err);
+		if (long_mode && (ar & VMX_AR_L) && (ar & VMX_AR_DB))
+			return fault(EXC_GP, err);
+		sel = (u16)((sel & ~SEL_RPL_MASK) | cpl);
+	} else if (seg == EMUL_SEG_SS) {
 		/* A writable data segment with RPL = DPL = CPL. */
 		if (rpl != cpl || !s || (type & TYPE_CODE) || !(type & TYPE_READ_WRITE) ||
 		    dpl != cpl)

@@ -234,6 +234,7 @@ void vcpu_report_instruction_error(struct vcpu *v, int r);
 void vcpu_print_exit_counts(struct vcpu *v);
 
 #define RFLAGS_TF          BIT(8)	/* trap flag: single-step */
+#define RFLAGS_RF          BIT(16)	/* resume flag: no instruction breakpoint */
 /* Pending debug exceptions, bit 14: BS, a single-step trap (SDM Vol. 3C,
  * "Guest Non-Register State"). */
 #define PENDING_DBG_BS     BIT(14)
@@ -347,6 +348,9 @@ bool vseg_access_ok(const struct vseg *c, u64 off, u32 size, bool write);
 /* Injects hardware exception vector at the current RIP, with error_code if
  * the vector has one, and CR2 = cr2 for #PF (vmx/guestmem.c). */
 void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2);
+/* Sets RF in the guest's RFLAGS when vector is a fault (vmx/guestmem.c): an
+ * injected fault then pushes RF = 1, as the CPU's own faults do. */
+void vcpu_fault_set_rf(u32 vector);
 /* Loads segment register seg (enum emul_seg; EMUL_NR_SEGS: the task
  * register) with sel for an emulated MOV Sreg or LTR, with the SDM's checks
  * (vmx/segload.c). 0, EMUL_FAULT(vector, error code), or -errno. */

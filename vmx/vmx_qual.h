@@ -216,6 +216,22 @@ static inline bool intr_vector_has_error_code(u32 vector)
 	return vector < 32 && (with_error_code & (1u << vector)) != 0;
 }
 
+/*
+ * SDM Vol. 3A, "Exception Classifications" (table "Protected-Mode Exceptions
+ * and Interrupts"): whether exception vector is a fault, whose handler
+ * returns to the faulting instruction. #DB (a fault or a trap), #BP and #OF
+ * (traps), #DF and #MC (aborts), NMI and the reserved vectors are not.
+ */
+static inline bool intr_vector_is_fault(u32 vector)
+{
+	const u32 faults = (1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) |
+			   (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) |
+			   (1u << 14) | (1u << 16) | (1u << 17) | (1u << 19) |
+			   (1u << 20) | (1u << 21);
+
+	return vector < 32 && (faults & (1u << vector)) != 0;
+}
+
 /* Builds the entry value that injects hardware exception vector, with the
  * error-code bit set as the architecture requires for it. */
 static inline u32 intr_info_hw_exception(u32 vector)

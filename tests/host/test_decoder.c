@@ -650,6 +650,13 @@ static const struct table_case table[] = {
 	{ L64, "66 f3 af",          "repe scasw" },
 	{ L64, "ff 20",             "jmp qword [rax]" },
 	{ L64, "ff 10",             "call qword [rax]" },
+	/* far JMP/CALL through a pointer: m16:32, m16:64 with REX.W, m16:16 with 66 */
+	{ L64, "ff 28",             "jmp far m16:32 [rax]" },
+	{ L64, "48 ff 28",          "jmp far m16:64 [rax]" },
+	{ L64, "49 ff 6d 00",       "jmp far m16:64 [r13]" },
+	{ L64, "66 ff 2c 24",       "jmp far m16:16 [rsp]" },
+	{ L64, "ff 18",             "call far m16:32 [rax]" },
+	{ L64, "48 ff 5c 24 08",    "call far m16:64 [rsp+0x8]" },
 	{ L64, "50",                "push rax" },
 	{ L64, "41 57",             "push r15" },
 	{ L64, "66 50",             "push ax" },
@@ -690,6 +697,8 @@ static const struct table_case table[] = {
 	{ P32, "f2 af",             "repne scasd" },
 	{ P32, "ff 25 00 10 00 00", "jmp dword [0x1000]" },
 	{ P32, "66 ff 10",          "call word [eax]" },
+	{ P32, "ff 2d 00 10 00 00", "jmp far m16:32 [0x1000]" },
+	{ P32, "66 ff 1b",          "call far m16:16 [ebx]" },
 	{ P32, "50",                "push eax" },
 	{ P32, "66 6a ff",          "push 0xffff" },
 	{ P32, "e8 00 01 00 00",    "call rel 0x100" },
@@ -706,6 +715,8 @@ static const struct table_case table[] = {
 	{ R,   "f3 ae",             "repe scasb" },
 	{ R,   "ff 27",             "jmp word [bx]" },
 	{ R,   "ff 17",             "call word [bx]" },
+	{ R,   "ff 2f",             "jmp far m16:16 [bx]" },
+	{ R,   "66 ff 1f",          "call far m16:32 [bx]" },
 	{ R,   "53",                "push bx" },
 	{ R,   "c3",                "ret" },
 	{ R,   "c8 04 00 00",       "enter 0x4, 0x0" },
@@ -807,8 +818,8 @@ static const struct reject_case rejects[] = {
 	{ L64, "48 0f b6 c1",       -EINVAL, "register operand, no memory access: 48 0f b6 c1" },
 	{ L64, "c6 08 05",          -EINVAL, "unsupported instruction: c6 08" },
 	{ L64, "f6 08",             -EINVAL, "unsupported instruction: f6 08" },
-	{ L64, "ff 18",             -EINVAL, "unsupported instruction: ff 18" },
-	{ L64, "ff 28",             -EINVAL, "unsupported instruction: ff 28" },
+	{ L64, "ff d8",             -EINVAL, "register operand, no memory access: ff d8" },
+	{ L64, "ff e8",             -EINVAL, "register operand, no memory access: ff e8" },
 	{ L64, "0f ba 20",          -E2BIG, "instruction continues past the bytes given: 0f ba 20" },
 	{ L64, "0f ba 18 01",       -EINVAL, "unsupported instruction: 0f ba 18" },
 	{ L64, "ff d0",             -EINVAL, "register operand, no memory access: ff d0" },
@@ -891,7 +902,8 @@ static bool check_truncations(const u8 *b, enum emul_cpu_mode mode, const struct
  * Zydis's reading names one of our instructions with a memory operand (or
  * a stack operand) and registers of the kinds we handle; the cases we
  * decline on purpose (82, the F6/F7 /1 TEST alias, REPNE on string moves,
- * MOVSXD without REX.W, far branches, PUSH/POP of segment registers, VEX)
+ * MOVSXD without REX.W, far branches other than through memory, PUSH/POP of
+ * segment registers, VEX)
  * are left out. Such bytes must be accepted by emul_decode.
  */
 static bool zydis_says_supported(const u8 *b, size_t n, enum emul_cpu_mode mode)
@@ -958,7 +970,9 @@ static bool zydis_says_supported(const u8 *b, size_t n, enum emul_cpu_mode mode)
 			return false;
 		break;
 	}
-	if (z.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+	/* Far branches: only JMP/CALL through a memory pointer (FF /5, /3). */
+	if (z.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR &&
+	    !(z.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && z.opcode == 0xff))
 		return false;
 	for (unsigned i = 0; i < z.operand_count_visible; i++) {
 		const ZydisDecodedOperand *o = &ops[i];

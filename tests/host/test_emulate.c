@@ -2022,6 +2022,123 @@ TEST(test_more_edges)
 	CHECK_EQ(fake.bad, 0);
 }
 
+/* Pages below 0x8000 fault (#PF), the others translate as the fake's. */
+static int low_fault_translate(void *opaque, u64 gla, bool write, u64 *gpa)
+{
+	if (gla < 0x8000)
+		return EMUL_FAULT(EMUL_EXC_PF, write ? 0x7 : 0x5);
+	return fake_translate(opaque, gla, write, gpa);
+}
+
+/* Far JMP and CALL through a pointer in MMIO (kvm-unit-tests' "ljmp"): the
+ * offset and selector read as one m16:32/m16:64/m16:16 access, CS loaded
+ * through load_seg, CALL's pushes of CS and the return offset, and a fault
+ * from the CS load or the stack leaving everything untouched. */
+TEST(test_far_branches)
+{
+	struct emul_ctx c;
+	const u64 top = RAM_BASE + 0x100;
+
+	/* rex64 ljmp *(%r13): m16:64, ten bytes. */
+	setup(&c);
+	c.load_seg = fake_load_seg;
+	c.rip = 0x4022cf;
+	loaded_seg = 0xff;
+	loaded_sel = 0;
+	mmio_put(MMIO_BASE, 0x4022d7, 8);
+	mmio_put(MMIO_BASE + 8, 0x8, 2);
+	c.gprs[EMUL_REG_R13] = MMIO_BASE;
+	CHECK_EQ(run(&c, L64, "49 ff 6d 00"), 4);
+	CHECK_EQ(c.next_rip, 0x4022d7);
+	CHECK_EQ(loaded_seg, EMUL_SEG_CS);
+	CHECK_EQ(loaded_sel, 0x8);
+	CHECK_EQ(c.seg_sel[EMUL_SEG_CS], 0x8);
+	CHECK_EQ(fake.mmio_reads, 2);		/* 8 + 2 bytes */
+	/* Without REX.W: m16:32, the selector at +4. */
+	mmio_put(MMIO_BASE, 0x00401000, 4);
+	mmio_put(MMIO_BASE + 4, 0x10, 2);
+	CHECK_EQ(run(&c, L64, "41 ff 6d 00"), 4);
+	CHECK_EQ(c.next_rip, 0x401000);
+	CHECK_EQ(loaded_sel, 0x10);
+	/* 16-bit operand size (32-bit mode): m16:16, the offset truncated. */
+	c.gprs[EMUL_REG_RAX] = MMIO_BASE;
+	mmio_put(MMIO_BASE, 0x1234, 2);
+	mmio_put(MMIO_BASE + 2, 0x18, 2);
+	CHECK_EQ(run(&c, P32, "66 ff 28"), 3);
+	CHECK_EQ(c.next_rip, 0x1234);
+	CHECK_EQ(loaded_sel, 0x18);
+	/* A non-canonical offset: #GP(0) before CS is touched. */
+	loaded_sel = 0;
+	mmio_put(MMIO_BASE, 0x0000800000000000ull, 8);
+	mmio_put(MMIO_BASE + 8, 0x8, 2);
+	c.rip = 0x401000;
+	CHECK_EQ(run(&c, L64, "48 ff 28"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.exc.error_code, 0);
+	CHECK_EQ(loaded_sel, 0);
+	CHECK_EQ(c.next_rip, 0x401000);
+	/* The CS load faults (#GP(selector)): RIP stays. */
+	mmio_put(MMIO_BASE, 0x402000, 8);
+	mmio_put(MMIO_BASE + 8, 0x13, 2);
+	CHECK_EQ(run(&c, L64, "48 ff 28"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.error_code, 0x10);
+	CHECK_EQ(c.next_rip, 0x401000);
+
+	/* lcall *(%rax) (m16:32, 64-bit mode): pushes CS then the return
+	 * offset, 4 bytes each; the stack in RAM. */
+	setup(&c);
+	c.load_seg = fake_load_seg;
+	c.rip = 0x401000;
+	c.seg_sel[EMUL_SEG_CS] = 0x8;
+	c.gprs[EMUL_REG_RAX] = MMIO_BASE + 0x20;
+	c.gprs[EMUL_REG_RSP] = top;
+	c.gpa = MMIO_BASE + 0x20;
+	mmio_put(MMIO_BASE + 0x20, 0x403000, 4);
+	mmio_put(MMIO_BASE + 0x24, 0x28, 2);
+	CHECK_EQ(run(&c, L64, "ff 18"), 2);
+	CHECK_EQ(c.next_rip, 0x403000);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 8);
+	CHECK_EQ(ram_get(top - 4, 4), 0x8);
+	CHECK_EQ(ram_get(top - 8, 4), 0x401002);
+	CHECK_EQ(loaded_sel, 0x28);
+	CHECK_EQ(c.seg_sel[EMUL_SEG_CS], 0x28);
+	/* REX.W: m16:64, 8-byte pushes. */
+	c.seg_sel[EMUL_SEG_CS] = 0x8;
+	c.gprs[EMUL_REG_RSP] = top;
+	mmio_put(MMIO_BASE + 0x20, 0x404000, 8);
+	mmio_put(MMIO_BASE + 0x28, 0x30, 2);
+	CHECK_EQ(run(&c, L64, "48 ff 18"), 3);
+	CHECK_EQ(c.next_rip, 0x404000);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top - 16);
+	CHECK_EQ(ram_get(top - 8, 8), 0x8);
+	CHECK_EQ(ram_get(top - 16, 8), 0x401003);
+	/* A CS load that faults writes no stack and keeps RSP. */
+	ram_put(top - 8, 0x5555, 8);
+	c.gprs[EMUL_REG_RSP] = top;
+	mmio_put(MMIO_BASE + 0x28, 0x13, 2);
+	CHECK_EQ(run(&c, L64, "48 ff 18"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_GP);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top);
+	CHECK_EQ(ram_get(top - 8, 8), 0x5555);
+	/* A stack that does not translate: #PF, CS not loaded. */
+	loaded_sel = 0;
+	mmio_put(MMIO_BASE + 0x28, 0x30, 2);
+	c.translate = low_fault_translate;
+	c.gprs[EMUL_REG_RSP] = 0x7000;
+	CHECK_EQ(run(&c, L64, "48 ff 18"), EMUL_EXCEPTION);
+	CHECK_EQ(c.exc.vector, EMUL_EXC_PF);
+	CHECK_EQ(c.exc.cr2, 0x6ff8);
+	CHECK_EQ(loaded_sel, 0);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], 0x7000);
+	/* Without load_seg: not emulated, nothing changed. */
+	c.translate = fake_translate;
+	c.load_seg = NULL;
+	c.gprs[EMUL_REG_RSP] = top;
+	CHECK_EQ(run(&c, L64, "48 ff 18"), -EOPNOTSUPP);
+	CHECK_EQ(c.gprs[EMUL_REG_RSP], top);
+	CHECK_EQ(fake.bad, 0);
+}
+
 int main(void)
 {
 	RUN(test_mov_store);
@@ -2047,5 +2164,6 @@ int main(void)
 	RUN(test_exceptions);
 	RUN(test_cross_lock_sreg);
 	RUN(test_more_edges);
+	RUN(test_far_branches);
 	return TEST_SUMMARY();
 }

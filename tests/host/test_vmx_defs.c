@@ -696,6 +696,13 @@ TEST(test_entry_intr_builders)
 	CHECK(!intr_vector_has_error_code(15));
 	CHECK(!intr_vector_has_error_code(32));
 	CHECK(!intr_vector_has_error_code(0x4d)); /* 0x4d & 31 = 13 */
+	/* Faults (RF set in the injected RFLAGS): #DE #UD #GP #PF ... */
+	CHECK(intr_vector_is_fault(0) && intr_vector_is_fault(6) && intr_vector_is_fault(13));
+	CHECK(intr_vector_is_fault(14) && intr_vector_is_fault(17) && intr_vector_is_fault(19));
+	/* ... not #DB, #BP, #OF (traps), #DF, #MC (aborts), NMI, reserved. */
+	CHECK(!intr_vector_is_fault(1) && !intr_vector_is_fault(3) && !intr_vector_is_fault(4));
+	CHECK(!intr_vector_is_fault(8) && !intr_vector_is_fault(18) && !intr_vector_is_fault(2));
+	CHECK(!intr_vector_is_fault(15) && !intr_vector_is_fault(32) && !intr_vector_is_fault(0x4d));
 }
 
 TEST(test_insout_info)
