@@ -520,17 +520,22 @@ u32 iofast_bytes(const struct iofast *f);
 /* A VM's I/O space: its buses, its ioeventfds and the policy for them. The
  * emulated devices register on buses[] directly. */
 struct ioeventfd_table {
-	/* The doorbell exits' index, first so that both tables' cur share the
-	 * struct's first cache line. */
+	/* The doorbell exits' index, first so that the two tables every
+	 * lookup starts with share the struct's first cache line. The PIO
+	 * datamatch doorbells have a table of their own, so that however many
+	 * there are, they never take a wildcard's slot: a wildcard is probed
+	 * first by every OUT. */
 	struct iofast fast_mmio;	/* length-0 MMIO doorbells by address */
-	struct iofast pio;		/* PIO doorbells of size 1, 2, 4 */
+	struct iofast pio;		/* PIO wildcard doorbells of size 1, 2, 4 */
+	struct iofast pio_dm;		/* PIO datamatch doorbells of size 1, 2, 4 */
 	struct iobus_epoch ep;
 	struct iobus buses[IOBUS_NR];
 	struct ioeventfd *list;		/* every ioeventfd, newest first */
-	/* The doorbells each index table holds ([0] fast MMIO, [1] PIO),
-	 * oldest to newest: what a rebuild refills, in that order, without
-	 * walking the doorbells of other kinds. */
-	struct ioeventfd *index_oldest[2], *index_newest[2];
+	/* The doorbells each index table holds ([0] fast MMIO, [1] PIO
+	 * wildcards, [2] PIO datamatches), oldest to newest: what a rebuild
+	 * refills, in that order, without walking the doorbells of other
+	 * kinds. */
+	struct ioeventfd *index_oldest[3], *index_newest[3];
 	u32 count;
 	u32 limit;			/* IOEVENTFD_MAX; -ENOSPC beyond */
 	u64 window_base, window_size;	/* where MMIO doorbells may lie */
@@ -594,6 +599,7 @@ static inline s32 ioeventfd_pio_find(const struct ioeventfd_table *t,
 		if (ev >= 0)
 			return ev;
 	}
+	cur = __atomic_load_n(&t->pio_dm.cur, __ATOMIC_ACQUIRE);
 	if (!(cur & IOFAST_HAS_DM))
 		return -1;
 	return iofast_probe(cur, iofast_pio_dm_key(key, size, val));

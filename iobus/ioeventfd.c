@@ -105,8 +105,9 @@ void ioeventfd_table_init(struct ioeventfd_table *t, const struct iobus_mem *mem
 		iobus_init(&t->buses[i], &t->ep);
 	iofast_init(&t->fast_mmio, &t->ep);
 	iofast_init(&t->pio, &t->ep);
+	iofast_init(&t->pio_dm, &t->ep);
 	t->list = NULL;
-	for (u32 k = 0; k < 2; k++)
+	for (u32 k = 0; k < ARRAY_SIZE(t->index_oldest); k++)
 		t->index_oldest[k] = t->index_newest[k] = NULL;
 	t->count = 0;
 	t->limit = IOEVENTFD_MAX;
@@ -126,13 +127,14 @@ void ioeventfd_table_destroy(struct ioeventfd_table *t)
 		iobus_destroy(&t->buses[i]);	/* asserts no reader online */
 	iofast_destroy(&t->fast_mmio);
 	iofast_destroy(&t->pio);
+	iofast_destroy(&t->pio_dm);
 	while (p) {
 		struct ioeventfd *next = p->next;
 		t->ep.mem.free(t->ep.mem.ctx, p, sizeof(*p));
 		p = next;
 	}
 	t->list = NULL;
-	for (u32 k = 0; k < 2; k++)
+	for (u32 k = 0; k < ARRAY_SIZE(t->index_oldest); k++)
 		t->index_oldest[k] = t->index_newest[k] = NULL;
 	t->count = 0;
 	iobus_epoch_destroy(&t->ep);
@@ -303,13 +305,15 @@ static struct iofast *index_of(struct ioeventfd_table *t,
 	if (*entry)
 		return &t->fast_mmio;
 	*entry = pio_entry(p);
-	return *entry ? &t->pio : NULL;
+	if (!*entry)
+		return NULL;
+	return p->wildcard ? &t->pio : &t->pio_dm;
 }
 
 /* Which of t->index_oldest/newest lists the doorbells of table f. */
 static u32 index_nr(const struct ioeventfd_table *t, const struct iofast *f)
 {
-	return f == &t->pio;
+	return f == &t->fast_mmio ? 0 : f == &t->pio ? 1 : 2;
 }
 
 /*

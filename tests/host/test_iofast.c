@@ -104,10 +104,12 @@ static u32 probe_len(uintptr_t cur, u64 key)
 	}
 }
 
-/* Slots a PIO lookup visits, both probes (as ioeventfd_pio_find makes them,
- * skipping a kind the table does not hold). */
-static u32 pio_probes(uintptr_t cur, u16 port, u32 size, u32 val)
+/* Slots a PIO lookup visits, both probes (as ioeventfd_pio_find makes them:
+ * the wildcard table, then the datamatch table, each only if it holds
+ * entries). */
+static u32 pio_probes(const struct ioeventfd_table *t, u16 port, u32 size, u32 val)
 {
+	uintptr_t cur = t->pio.cur;
 	u64 wk = iofast_pio_key(port, size);
 	u32 n = 0;
 
@@ -119,6 +121,7 @@ static u32 pio_probes(uintptr_t cur, u16 port, u32 size, u32 val)
 			return k;
 		n = k;
 	}
+	cur = t->pio_dm.cur;
 	if (cur & IOFAST_HAS_DM)
 		n += probe_len(cur, iofast_pio_dm_key(wk, size, val));
 	return n;
@@ -131,9 +134,9 @@ static u32 pio_probes(uintptr_t cur, u16 port, u32 size, u32 val)
 static int check_index(struct ioeventfd_table *t)
 {
 	int bad = 0;
-	struct iofast *tabs[2] = { &t->fast_mmio, &t->pio };
+	struct iofast *tabs[3] = { &t->fast_mmio, &t->pio, &t->pio_dm };
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		struct iofast *x = tabs[k];
 		u64 n = cur_nslots(x->cur), live = 0, used = 0;
 		u64 total = cur_total(x->cur);
@@ -152,7 +155,7 @@ static int check_index(struct ioeventfd_table *t)
 		bad += cur_is_empty_block(x->cur) ? x->live != 0
 						  : used * 8 > n * 3;
 	}
-	u32 counted[2] = { 0, 0 }, n = 0;
+	u32 counted[3] = { 0, 0, 0 }, n = 0;
 	struct ioeventfd *prev = NULL;
 	for (struct ioeventfd *p = t->list; p; prev = p, p = p->next, n++) {
 		u64 e;
@@ -160,15 +163,18 @@ static int check_index(struct ioeventfd_table *t)
 		bad += p->prev != prev;
 		if (!x)
 			continue;
-		counted[x == &t->pio]++;
+		counted[x == &t->fast_mmio ? 0 : x == &t->pio ? 1 : 2]++;
+		/* Wildcards in one PIO table, datamatches in the other. */
+		bad += x == &t->pio ? !p->wildcard : x == &t->pio_dm ? p->wildcard : 0;
 		u64 key = e & ~IOFAST_EVENT_MASK;
 		bad += iofast_probe(x->cur, key) != p->event;
 	}
 	bad += n != t->count;
-	bad += counted[0] != t->fast_mmio.live || counted[1] != t->pio.live;
+	bad += counted[0] != t->fast_mmio.live || counted[1] != t->pio.live ||
+	       counted[2] != t->pio_dm.live;
 	/* Each table's own list: its entries, oldest to newest, linked both
 	 * ways, every one found in the table. */
-	for (u32 k = 0; k < 2; k++) {
+	for (u32 k = 0; k < 3; k++) {
 		struct ioeventfd *older = NULL;
 		u32 m = 0;
 		for (struct ioeventfd *p = t->index_oldest[k]; p;
@@ -280,7 +286,8 @@ TEST(test_pio_rules)
 	CHECK_EQ(ioctl_(&f, F_PIO | F_DM, 0x100, 4, 4, 0xffffffff), 0);
 	CHECK_EQ(ioctl_(&f, F_PIO | F_DM, 0x104, 1, 5, 0x1ff), 0); /* never */
 	CHECK_EQ(ioctl_(&f, F_PIO, 0x108, 8, 6, 0), 0);		/* never */
-	CHECK_EQ(f.t.pio.live, 4);
+	CHECK_EQ(f.t.pio.live, 1);		/* the wildcard */
+	CHECK_EQ(f.t.pio_dm.live, 3);
 	/* Wildcard: any value of its size. */
 	CHECK_EQ(ioeventfd_pio_find(&f.t, 0x100, 1, 0), 1);
 	CHECK_EQ(ioeventfd_pio_find(&f.t, 0x100, 1, 0xffffffff), 1);
@@ -318,7 +325,7 @@ TEST(test_pio_many_values_one_port)
 	CHECK_EQ(ioctl_(&f, F_PIO, 0xc000, 2, 900, 0), 0);
 	CHECK_EQ(ioctl_(&f, F_PIO | F_DM, 0xc000, 2, 901, 7), -EEXIST);
 	for (u32 v = 0; v < 200; v++) {
-		u32 n = pio_probes(f.t.pio.cur, 0xc000, 4, v * 4);
+		u32 n = pio_probes(&f.t, 0xc000, 4, v * 4);
 		worst = MAX(worst, n);
 		sum += n;
 		CHECK_EQ(ioeventfd_pio_find(&f.t, 0xc000, 4, v * 4), (s32)v);
@@ -327,7 +334,7 @@ TEST(test_pio_many_values_one_port)
 	}
 	CHECK_EQ(ioeventfd_pio_find(&f.t, 0xc000, 2, 12345), 900);
 	printf("  200 values on one port: %u slots, %.2f slots per hit "
-	       "(both probes), worst %u\n", iofast_slots(&f.t.pio),
+	       "(both probes), worst %u\n", iofast_slots(&f.t.pio_dm),
 	       sum / 200.0, worst);
 	CHECK(worst <= 8);
 	CHECK_EQ(check_index(&f.t), 0);
@@ -420,8 +427,8 @@ TEST(test_oldest_keeps_home_slot)
 /* ---- -ENOMEM: nothing changes ---------------------------------------------- */
 
 struct index_snap {
-	uintptr_t cur[2];
-	u32 live[2], used[2], count;
+	uintptr_t cur[3];
+	u32 live[3], used[3], count;
 	struct iobus_array *bus[IOBUS_NR];
 	long blocks;
 };
@@ -429,9 +436,9 @@ struct index_snap {
 static struct index_snap isnap(struct ffx *f)
 {
 	struct index_snap s = {
-		{ f->t.fast_mmio.cur, f->t.pio.cur },
-		{ f->t.fast_mmio.live, f->t.pio.live },
-		{ f->t.fast_mmio.used, f->t.pio.used },
+		{ f->t.fast_mmio.cur, f->t.pio.cur, f->t.pio_dm.cur },
+		{ f->t.fast_mmio.live, f->t.pio.live, f->t.pio_dm.live },
+		{ f->t.fast_mmio.used, f->t.pio.used, f->t.pio_dm.used },
 		f->t.count, { NULL }, f->al.live,
 	};
 	for (u32 b = 0; b < IOBUS_NR; b++)
@@ -488,14 +495,14 @@ TEST(test_enomem_leaves_tables)
 	/* Removing the last PIO one: nothing to allocate (the bus and the
 	 * table become empty; the table points at the static block). */
 	CHECK_EQ(failure_points(&f, F_PIO | F_DM | F_DEA, 0x300, 4, 9, 0x99), 0);
-	CHECK_EQ(iofast_slots(&f.t.pio), 0);
+	CHECK_EQ(iofast_slots(&f.t.pio_dm), 0);
 	CHECK_EQ(ioeventfd_pio_find(&f.t, 0x300, 4, 0x99), -1);
 	/* Shrinking on a deassign: 40 in (128 slots), then out one by one:
 	 * 128 -> 32 at 7 left, 32 -> 8 at 1 left, then the empty block.
 	 * A shrink allocates (PIO array + table), others the array only. */
 	for (u32 i = 0; i < 40; i++)
 		CHECK_EQ(ioctl_(&f, F_PIO | F_DM, 0x400, 1, (s32)i, i), 0);
-	CHECK_EQ(iofast_slots(&f.t.pio), 128);
+	CHECK_EQ(iofast_slots(&f.t.pio_dm), 128);
 	int shrinks = 0, bad = 0;
 	for (u32 i = 0; i < 39; i++) {
 		long a = failure_points(&f, F_PIO | F_DM | F_DEA, 0x400, 1,
@@ -503,15 +510,15 @@ TEST(test_enomem_leaves_tables)
 		shrinks += a == 2;
 		bad += a != 1 && a != 2;
 		if (i == 32)
-			CHECK_EQ(iofast_slots(&f.t.pio), 32);
+			CHECK_EQ(iofast_slots(&f.t.pio_dm), 32);
 	}
 	CHECK_EQ(bad, 0);
 	CHECK_EQ(shrinks, 2);
-	CHECK_EQ(iofast_slots(&f.t.pio), 8);
+	CHECK_EQ(iofast_slots(&f.t.pio_dm), 8);
 	CHECK_EQ(ioeventfd_pio_find(&f.t, 0x400, 1, 39), 39);
 	CHECK_EQ(ioeventfd_pio_find(&f.t, 0x400, 1, 0), -1);
 	CHECK_EQ(failure_points(&f, F_PIO | F_DM | F_DEA, 0x400, 1, 39, 39), 0);
-	CHECK_EQ(iofast_slots(&f.t.pio), 0);
+	CHECK_EQ(iofast_slots(&f.t.pio_dm), 0);
 	CHECK_EQ(check_index(&f.t), 0);
 	CHECK_EQ(ffx_fini(&f), 0);
 }
@@ -740,7 +747,7 @@ TEST(test_random_agree_with_bus)
 			index_bad += check_index(&f.t) != 0;
 		random_lookups(&f, &af, &ap);
 		max_fast = MAX(max_fast, iofast_slots(&f.t.fast_mmio));
-		max_pio = MAX(max_pio, iofast_slots(&f.t.pio));
+		max_pio = MAX(max_pio, MAX(iofast_slots(&f.t.pio), iofast_slots(&f.t.pio_dm)));
 		/* A full sweep now and then: every address, port, size. */
 		if (op % 5000 == 4999) {
 			for (u32 i = 0; i < ARRAY_SIZE(r_mmio); i++)
@@ -852,14 +859,15 @@ TEST(test_65536_pio)
 		failures += ioctl_(&f, F_PIO | F_DM, first + (i >> 8), 1,
 				   (s32)(i % 1024), i & 0xff) != 0;
 	CHECK_EQ(failures, 0);
-	CHECK_EQ(f.t.pio.live, IOEVENTFD_MAX);
+	CHECK_EQ(f.t.pio_dm.live, IOEVENTFD_MAX);
+	CHECK_EQ(f.t.pio.live, 0);
 	for (u32 i = 0; i < IOEVENTFD_MAX; i++) {
 		u16 port = (u16)(first + (i >> 8));
 		wrong += ioeventfd_pio_find(&f.t, port, 1, i & 0xff) !=
 			 (s32)(i % 1024);
 		wrong += ioeventfd_pio_find(&f.t, port, 2, i & 0xff) != -1;
-		stat_add(&hit, pio_probes(f.t.pio.cur, port, 1, i & 0xff));
-		stat_add(&miss, pio_probes(f.t.pio.cur, port, 2, i & 0xff));
+		stat_add(&hit, pio_probes(&f.t, port, 1, i & 0xff));
+		stat_add(&miss, pio_probes(&f.t, port, 2, i & 0xff));
 		if (i % 4096 == 0)
 			wrong += bus_pio(&f, port, 1, i & 0xff) != (s32)(i % 1024);
 	}
@@ -867,8 +875,8 @@ TEST(test_65536_pio)
 	CHECK(hit.sum / hit.n < 1.5 && miss.sum / miss.n < 2.5);
 	printf("  65,536 PIO datamatch (256 ports x 256 values): %u slots "
 	       "(%u KiB), slots per hit %.3f (worst %u), per miss %.3f "
-	       "(worst %u); no wildcards, so one probe\n", iofast_slots(&f.t.pio),
-	       iofast_bytes(&f.t.pio) / 1024,
+	       "(worst %u); no wildcards, so one probe\n", iofast_slots(&f.t.pio_dm),
+	       iofast_bytes(&f.t.pio_dm) / 1024,
 	       hit.sum / hit.n, hit.worst, miss.sum / miss.n, miss.worst);
 	CHECK_EQ(check_index(&f.t), 0);
 	CHECK_EQ(ffx_fini(&f), 0);
@@ -987,15 +995,16 @@ TEST(test_concurrent_lookups)
 			d.flags |= (u32)(F_PIO | F_DM);
 			d.datamatch = k;
 		}
-		uintptr_t kinds_before = c.t.pio.cur & (IOFAST_HAS_PLAIN | IOFAST_HAS_DM);
+		uintptr_t kinds_before = (c.t.pio.cur | c.t.pio_dm.cur) &
+					 (IOFAST_HAS_PLAIN | IOFAST_HAS_DM);
 		errors += ioeventfd_ioctl(&c.t, &d) != 0;
-		kind_flips += (c.t.pio.cur & (IOFAST_HAS_PLAIN | IOFAST_HAS_DM)) !=
-			      kinds_before;
+		kind_flips += ((c.t.pio.cur | c.t.pio_dm.cur) &
+			       (IOFAST_HAS_PLAIN | IOFAST_HAS_DM)) != kinds_before;
 		present[k] = !present[k];
 		if (c.t.fast_mmio.cur != last_fast)
 			grow++;
 		last_fast = c.t.fast_mmio.cur;
-		slots_seen = MAX(slots_seen, iofast_slots(&c.t.pio));
+		slots_seen = MAX(slots_seen, MAX(iofast_slots(&c.t.pio), iofast_slots(&c.t.pio_dm)));
 	}
 	__atomic_store_n(&c.done, 1, __ATOMIC_RELEASE);
 	for (u32 i = 0; i < CC_READERS; i++)
