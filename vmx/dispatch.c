@@ -30,9 +30,28 @@ static __attribute__((noinline)) int exit_fast_io(struct vcpu *v)
 	return fast_pio(v, vmcs_readnat(VMCS_EXIT_QUALIFICATION));
 }
 
-static __attribute__((noinline)) int exit_fast_ept_misconfig(struct vcpu *v)
+/* One fast-MMIO handler per length source (fastmmio_len=), each with its
+ * source a constant: the choice is made once, at boot, not on every exit. */
+static __attribute__((noinline)) int exit_fast_mmio_decode(struct vcpu *v)
 {
-	return fast_mmio(v);
+	return fast_mmio(v, FASTMMIO_LEN_DECODE);
+}
+
+static __attribute__((noinline)) int exit_fast_mmio_vmcs(struct vcpu *v)
+{
+	return fast_mmio(v, FASTMMIO_LEN_VMCS);
+}
+
+static __attribute__((noinline)) int exit_fast_mmio_check(struct vcpu *v)
+{
+	return fast_mmio(v, FASTMMIO_LEN_CHECK);
+}
+
+void vcpu_exit_fast_init(struct vcpu *v)
+{
+	v->exit_fast_mmio = boot_cfg.fastmmio_len == FASTMMIO_LEN_VMCS ? exit_fast_mmio_vmcs :
+			    boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK ? exit_fast_mmio_check :
+			    exit_fast_mmio_decode;
 }
 
 static __attribute__((noinline)) int exit_fast_cpuid(struct vcpu *v)
@@ -66,7 +85,7 @@ int vcpu_exit_fast(struct vcpu *v)
 	}
 	if (reason == EXIT_REASON_EPT_MISCONFIG) {
 		v->exits[EXIT_REASON_EPT_MISCONFIG]++;
-		return exit_fast_ept_misconfig(v);
+		return v->exit_fast_mmio(v);
 	}
 	if (reason == EXIT_REASON_CPUID) {
 		v->exits[EXIT_REASON_CPUID]++;

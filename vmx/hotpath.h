@@ -164,9 +164,6 @@ static __always_inline int doorbell_ring(struct vcpu *v, u32 event, u64 rip, u32
 int fast_mmio_decode(struct vcpu *v, u32 event, u64 rip, u64 gpa, u32 mode,
 		     bool check);
 
-/* fastmmio_len=vmcs and check (vmx/run.c): what fast_mmio returns. */
-int fast_mmio_vmcs(struct vcpu *v, u32 event);
-int fast_mmio_check(struct vcpu *v, u32 event);
 
 /* fastmmio_len=check: one more disagreement between the decoded length and
  * the VMCS's, if any. */
@@ -236,9 +233,11 @@ static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool che
 
 /*
  * The fast-MMIO path: EXIT_RESUME if the exit was a doorbell store, now
- * signalled and skipped; EXIT_FULL (nothing done) otherwise.
+ * signalled and skipped; EXIT_FULL (nothing done) otherwise. len_source is
+ * boot_cfg.fastmmio_len; vmx/dispatch.c instantiates one handler per value,
+ * with the constant, and picks one at boot (v->exit_fast_mmio).
  */
-static __always_inline int fast_mmio(struct vcpu *v)
+static __always_inline int fast_mmio(struct vcpu *v, u32 len_source)
 {
 	struct vm *vm = vcpu_vm(v);
 	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
@@ -256,12 +255,18 @@ static __always_inline int fast_mmio(struct vcpu *v)
 	 * frame, say) must have that delivery redone: the full path. */
 	if (vmcs_read32(VMCS_IDT_VECTORING_INFO) & VECTORING_INFO_VALID)
 		return EXIT_FULL;
-	u32 len_source = boot_cfg.fastmmio_len;
-	if (likely(len_source == FASTMMIO_LEN_DECODE))
+	if (len_source == FASTMMIO_LEN_DECODE)
 		return fast_mmio_decoded(v, (u32)event, false);
-	if (len_source == FASTMMIO_LEN_VMCS)
-		return fast_mmio_vmcs(v, (u32)event);
-	return fast_mmio_check(v, (u32)event);
+	if (len_source == FASTMMIO_LEN_CHECK)
+		return fast_mmio_decoded(v, (u32)event, true);
+	/* fastmmio_len=vmcs: the VMCS's length, trusted as KVM does on bare
+	 * metal; a read signals too. A length the SDM does not promise (0
+	 * under some nested hypervisors) must not loop the guest: full path. */
+	u32 len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	if (unlikely(len == 0 || len > EMUL_INSN_MAX_LEN))
+		return EXIT_FULL;
+	v->fastmmio_hits++;
+	return doorbell_ring(v, (u32)event, vmcs_readnat(VMCS_GUEST_RIP), len);
 }
 
 /* OUT to a PIO doorbell: EXIT_RESUME if signalled and skipped, EXIT_FULL

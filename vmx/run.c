@@ -85,29 +85,11 @@ int fast_mmio_paged(struct vcpu *v, u32 event, u64 rip, u64 gla, u32 mode)
 	return fast_mmio_cached(v, event, rip, gpa, mode, true);
 }
 
-/* fastmmio_len=check: decoded, and compared with the VMCS's length. */
-int fast_mmio_check(struct vcpu *v, u32 event)
-{
-	return fast_mmio_decoded(v, event, true);
-}
-
-/* fastmmio_len=vmcs: the VMCS's length, trusted as KVM does on bare metal; a
- * read signals too. A length the SDM does not promise (0 under some nested
- * hypervisors) must not loop the guest: full path. */
-int fast_mmio_vmcs(struct vcpu *v, u32 event)
-{
-	u32 len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-	if (len == 0 || len > EMUL_INSN_MAX_LEN)
-		return EXIT_FULL;
-	v->fastmmio_hits++;
-	return doorbell_ring(v, event, vmcs_readnat(VMCS_GUEST_RIP), len);
-}
-
 /* The exits vcpu_exit_fast (vmx/dispatch.c) takes inline, as the exit
  * table's handlers: for trace=1. */
 void handle_ept_misconfig(struct vcpu *v, u64 qual)
 {
-	if (fast_mmio(v) == EXIT_FULL)
+	if (fast_mmio(v, boot_cfg.fastmmio_len) == EXIT_FULL)
 		handle_ept_violation(v, qual);
 }
 
@@ -132,6 +114,7 @@ void handle_vmcall(struct vcpu *v, u64 qual)
 void vcpu_run(struct vcpu *v)
 {
 	v->fast_reasons = boot_cfg.trace ? 0 : VM_EXIT_COUNTERS;
+	vcpu_exit_fast_init(v);
 	v->store_cache.gpa = ~0ull;	/* empty: no store is there */
 	v->walk_cache.cr3 = ~0ull;	/* empty */
 	v->rip_mask = v->lma ? ~0ull : 0xffffffffull;

@@ -73,6 +73,9 @@ struct vcpu {
 					 * cannot change while LMA = 1 */
 	u64 rip_mask;			/* ~0 in IA-32e mode, else 0xffffffff:
 					 * outside it RIP wraps at 32 bits */
+	/* The EPT-misconfiguration handler of vcpu_exit_fast for this run's
+	 * fastmmio_len (vmx/dispatch.c: vcpu_exit_fast_init). */
+	int (*exit_fast_mmio)(struct vcpu *v);
 	u32 fast_reasons;		/* exit reasons below this are dispatched
 					 * by the run loop itself: VM_EXIT_COUNTERS,
 					 * or 0 with trace=1 (all go to the trace) */

@@ -409,6 +409,8 @@ _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: v->regs at v");
 #define EXIT_FULL   1	/* declined, nothing changed: vcpu_handle_exit */
 #define EXIT_STOP   2	/* handled, and the VM has ended */
 int vcpu_exit_fast(struct vcpu *v);
+/* Picks vcpu_exit_fast's handlers for this run (fastmmio_len=). */
+void vcpu_exit_fast_init(struct vcpu *v);
 /* vcpu_handle_exit runs with every register in v->regs: true to enter the
  * guest again. */
 bool vcpu_handle_exit(struct vcpu *v);
