@@ -56,6 +56,32 @@ bits 64
 global vmx_run, vmx_exit_entry, vmx_exit_entry_full
 extern vcpu_exit_fast, vcpu_handle_exit
 
+; Stores the guest's registers that step 1 needs (see above) into v->regs,
+; v found at [rsp] (HOST_RSP); leaves RDI = v.
+%macro STORE_GUEST_SCRATCH 0
+	push rdi                        ; guest RDI; [rsp + 8] = v
+	mov rdi, [rsp + 8]
+	mov [rdi + R_RAX], rax
+	mov [rdi + R_RCX], rcx
+	mov [rdi + R_RDX], rdx
+	mov [rdi + R_RBX], rbx
+	mov [rdi + R_RSI], rsi
+	mov [rdi + R_R8],  r8
+	mov [rdi + R_R9],  r9
+	pop qword [rdi + R_RDI]
+%endmacro
+
+; Stores the rest, for step 2 (RDI = v).
+%macro STORE_GUEST_REST 0
+	mov [rdi + R_RBP], rbp          ; preserved by vcpu_exit_fast
+	mov [rdi + R_R10], r10          ; untouched by any C code
+	mov [rdi + R_R11], r11
+	mov [rdi + R_R12], r12
+	mov [rdi + R_R13], r13
+	mov [rdi + R_R14], r14
+	mov [rdi + R_R15], r15
+%endmacro
+
 ; Loads the guest's registers that the ABI lets a C function change (and
 ; RBX, which CPUID's handler writes) from [rdi]; RDI last. Not R10 and R11:
 ; the hypervisor's C code is compiled never to use them (-ffixed-r10
@@ -101,16 +127,7 @@ vmx_run:
 	jmp entry_failed
 
 vmx_exit_entry:
-	push rdi                        ; guest RDI; [rsp + 8] = v
-	mov rdi, [rsp + 8]
-	mov [rdi + R_RAX], rax
-	mov [rdi + R_RCX], rcx
-	mov [rdi + R_RDX], rdx
-	mov [rdi + R_RBX], rbx
-	mov [rdi + R_RSI], rsi
-	mov [rdi + R_R8],  r8
-	mov [rdi + R_R9],  r9
-	pop qword [rdi + R_RDI]
+	STORE_GUEST_SCRATCH
 	call vcpu_exit_fast             ; RDI = v; RSP = HOST_RSP, aligned
 	test eax, eax
 	jnz .full
@@ -122,13 +139,7 @@ vmx_exit_entry:
 	cmp eax, 1                      ; EXIT_FULL
 	jne guest_stopped               ; EXIT_STOP
 	mov rdi, [rsp]
-	mov [rdi + R_RBP], rbp          ; preserved by vcpu_exit_fast
-	mov [rdi + R_R10], r10          ; untouched by any C code
-	mov [rdi + R_R11], r11
-	mov [rdi + R_R12], r12
-	mov [rdi + R_R13], r13
-	mov [rdi + R_R14], r14
-	mov [rdi + R_R15], r15
+	STORE_GUEST_REST
 full_step:
 	call vcpu_handle_exit
 	test al, al
@@ -161,21 +172,6 @@ run_out:
 ; The door for trace=1 (VMCS_HOST_RIP, vmx/vmcs.c): every exit takes the
 ; full step, with every register stored, so that the trace sees them all.
 vmx_exit_entry_full:
-	push rdi                        ; guest RDI; [rsp + 8] = v
-	mov rdi, [rsp + 8]
-	mov [rdi + R_RAX], rax
-	mov [rdi + R_RCX], rcx
-	mov [rdi + R_RDX], rdx
-	mov [rdi + R_RBX], rbx
-	mov [rdi + R_RBP], rbp
-	mov [rdi + R_RSI], rsi
-	mov [rdi + R_R8],  r8
-	mov [rdi + R_R9],  r9
-	mov [rdi + R_R10], r10
-	mov [rdi + R_R11], r11
-	mov [rdi + R_R12], r12
-	mov [rdi + R_R13], r13
-	mov [rdi + R_R14], r14
-	mov [rdi + R_R15], r15
-	pop qword [rdi + R_RDI]
+	STORE_GUEST_SCRATCH
+	STORE_GUEST_REST
 	jmp full_step
