@@ -11,6 +11,7 @@
 #define TESTS_HOST_TEST_H
 
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,28 @@ static int test_passed, test_failed;
 #define TEST_SUMMARY()                                                       \
 	(printf("%d passed, %d failed\n", test_passed, test_failed),         \
 	 test_failed ? 1 : 0)
+
+/*
+ * Concurrency tests: a reader thread publishes its progress with
+ * test_progress_set(); the writer calls test_progress_wait() before it starts
+ * changing things and now and then while it does, so the readers really run
+ * while the data changes, however the host schedules the threads (a loaded
+ * machine may otherwise run the whole writer before a reader starts).
+ */
+static inline void test_progress_set(long *counter, long v)
+{
+	__atomic_store_n(counter, v, __ATOMIC_RELAXED);
+}
+static inline long test_progress_get(long *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+static inline void test_progress_wait(long *counters, int n, long min)
+{
+	for (int i = 0; i < n; i++)
+		while (test_progress_get(&counters[i]) < min)
+			sched_yield();
+}
 
 /* A small seeded PRNG (xorshift64*) so randomized tests are reproducible. */
 static uint64_t test_rng_state = 0x9e3779b97f4a7c15ull;

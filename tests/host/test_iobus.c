@@ -634,11 +634,11 @@ static void *ct_reader_main(void *p)
 		      (ret == -EOPNOTSUPP && ct_handled_by == -1)))
 			bad++;
 		n++;
+		test_progress_set(&ct->lookups[ra->id], n);
 		iobus_reader_quiescent(&ct->f.ep, ra->id);
 	}
 	iobus_reader_offline(&ct->f.ep, ra->id);
 	ct->bad[ra->id] = bad;
-	ct->lookups[ra->id] = n;
 	return NULL;
 }
 
@@ -660,6 +660,8 @@ TEST(test_concurrent_readers)
 	for (int i = 0; i < 2; i++)
 		CHECK_EQ(pthread_create(&th[i], NULL, ct_reader_main, &ra[i]), 0);
 	for (int op = 0; op < CT_WRITER_OPS; op++) {
+		if (op % 1000 == 0)	/* the readers run while we change */
+			test_progress_wait(ct.lookups, 2, op / 1000 + 1);
 		rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
 		int k = (int)(rng % CT_TEMP);
 		struct iobus_device *d = &ct.temp[k].dev;
@@ -1363,11 +1365,11 @@ static void *cc_reader_main(void *p)
 		bad += !((ret == 0 && ct_handled_by == (int)kv) ||
 			 (ret == -EOPNOTSUPP && ct_handled_by == -1));
 		n++;
+		test_progress_set(&ct->lookups[ra->id], n);
 		iobus_reader_quiescent(&ct->f.ep, ra->id);
 	}
 	iobus_reader_offline(&ct->f.ep, ra->id);
 	ct->bad[ra->id] = bad;
-	ct->lookups[ra->id] = n;
 	return NULL;
 }
 
@@ -1398,6 +1400,8 @@ TEST(test_concurrent_chunks)
 		CHECK_EQ(pthread_create(&th[i], NULL, cc_reader_main, &ra[i]), 0);
 	/* Rounds: every temporary range in, then out, in a fresh order. */
 	for (u32 round = 0; round < CC_ROUNDS; round++) {
+		/* the readers run while we change */
+		test_progress_wait(ct.lookups, 2, round + 1);
 		for (u32 k = CC_TEMP - 1; k > 0; k--) {
 			rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
 			u32 j = (u32)(rng % (k + 1)), t = order[k];

@@ -1402,11 +1402,11 @@ static void *ce_reader(void *p)
 			  k % 2 == 1) ||
 			 (r == -EOPNOTSUPP && ce_signals == 0));
 		n++;
+		test_progress_set(&c->rounds[a->id], n);
 		iobus_reader_quiescent(&c->t.ep, a->id);
 	}
 	iobus_reader_offline(&c->t.ep, a->id);
 	c->bad[a->id] = bad;
-	c->rounds[a->id] = n;
 	return NULL;
 }
 
@@ -1430,6 +1430,8 @@ TEST(test_concurrent_doorbells)
 	for (int i = 0; i < 2; i++)
 		CHECK_EQ(pthread_create(&th[i], NULL, ce_reader, &args[i]), 0);
 	for (int op = 0; op < CE_WRITER_OPS; op++) {
+		if (op % 1000 == 0)	/* the readers run while we change */
+			test_progress_wait(c.rounds, 2, op / 1000 + 1);
 		rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
 		int k = (int)(rng % CE_TEMP);
 		/* Odd k: length 0, on both MMIO buses. */

@@ -891,8 +891,11 @@ struct cc {
 	struct iobus_mem mem;
 	struct ioeventfd_table t;
 	int done;
+	/* rounds and temp_hits: reader i's progress (test_progress_set). */
 	long bad[CC_READERS], rounds[CC_READERS], temp_hits[CC_READERS];
 };
+
+
 
 struct cc_arg {
 	struct cc *cc;
@@ -942,12 +945,12 @@ static void *cc_reader(void *p)
 			bad += ioeventfd_pio_find(&c->t, CC_PORT, 2, k) != -1;
 		}
 		n++;
+		test_progress_set(&c->rounds[a->id], n);
+		test_progress_set(&c->temp_hits[a->id], temp);
 		iobus_reader_quiescent(&c->t.ep, a->id);
 	}
 	iobus_reader_offline(&c->t.ep, a->id);
 	c->bad[a->id] = bad;
-	c->rounds[a->id] = n;
-	c->temp_hits[a->id] = temp;
 	return NULL;
 }
 
@@ -974,6 +977,9 @@ TEST(test_concurrent_lookups)
 		CHECK_EQ(pthread_create(&th[i], NULL, cc_reader, &args[i]), 0);
 	}
 	for (int op = 0; op < CC_WRITER_OPS; op++) {
+		/* Every 1,000 changes, the readers must have moved on. */
+		if (op % 1000 == 0)
+			test_progress_wait(c.rounds, CC_READERS, op / 1000 + 1);
 		rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
 		/* Sweep the population up to all and down to none, so the
 		 * tables grow, shrink and empty under the readers. */
@@ -1006,6 +1012,9 @@ TEST(test_concurrent_lookups)
 		last_fast = c.t.fast_mmio.cur;
 		slots_seen = MAX(slots_seen, MAX(iofast_slots(&c.t.pio), iofast_slots(&c.t.pio_dm)));
 	}
+	/* The sweep ends filling, so temporary doorbells are present: every
+	 * reader finds one sooner or later. */
+	test_progress_wait(c.temp_hits, CC_READERS, 1);
 	__atomic_store_n(&c.done, 1, __ATOMIC_RELEASE);
 	for (u32 i = 0; i < CC_READERS; i++)
 		pthread_join(th[i], NULL);
