@@ -110,12 +110,18 @@ qemu_params = -cpu max -m 4g
 
 [notbuilt]
 file = missing.flat
+
+[vmexit_cpuid]
+file = vmexit.flat
+test_args = 'cpuid'
+groups = vmexit
 CFG
 if [ -f "$top/build/guest/kutfake.elf" ]; then
 	cp "$top/build/guest/kutfake.elf" "$fake/x86/fake.flat"
 	cp "$top/build/guest/kutfake.elf" "$fake/x86/ioapic.flat"
+	cp "$top/build/guest/kutfake.elf" "$fake/x86/vmexit.flat"
 else
-	: > "$fake/x86/fake.flat"; : > "$fake/x86/ioapic.flat"
+	: > "$fake/x86/fake.flat"; : > "$fake/x86/ioapic.flat"; : > "$fake/x86/vmexit.flat"
 fi
 
 # ---- usage -------------------------------------------------------------------
@@ -126,7 +132,7 @@ check usage-bad-option 2 -- "$kut" --bogus "$fake" <<<'^kut: usage:'
 
 # ---- the plan (--list: nothing booted) ---------------------------------------
 check list-plan 0 -- "$kut" --list --platform bochs "$fake" <<'RE'
-^kut: .* \(x86_64\), 15 tests, platform bochs$
+^kut: .* \(x86_64\), 18 tests, platform bochs$
 ^RUN  pass: .*--timeout 180 .*--guest-args 'x86/fake\.flat mem=128' --args guest_mem=128$
 ^RUN  mem96: .*--guest-args 'x86/fake\.flat mem=96 exit=0' --args guest_mem=96$
 ^RUN  fail: .*--guest-args 'x86/fake\.flat exit=1' --args guest_mem=128$
@@ -142,7 +148,17 @@ check list-plan 0 -- "$kut" --list --platform bochs "$fake" <<'RE'
 ^SKIP edu \(needs the device edu, which doorbell does not model\)$
 ^SKIP bigmem \(needs 4096 MiB of RAM; the Bochs machine gives a guest at most 448\)$
 ^SKIP notbuilt \(x86/missing\.flat not built\)$
+^RUN  vmexit_cpuid: .*--guest-args 'x86/vmexit\.flat cpuid' --args guest_mem=128$
+^RUN  vmexit_pci_mem: .*--guest-args 'x86/vmexit\.flat pci-mem' --args guest_mem=128$
+^RUN  vmexit_pci_io: .*--guest-args 'x86/vmexit\.flat pci-io' --args guest_mem=128$
 RE
+# The pci-testdev rows come right after the file's last vmexit entry.
+if "$kut" --list "$fake" | grep -E '^(RUN|SKIP) ' | tail -n 3 | cut -d' ' -f3 | tr -d : | tr '\n' ' ' |
+   grep -qx 'vmexit_cpuid vmexit_pci_mem vmexit_pci_io '; then
+	ok list-vmexit-pci-order
+else
+	bad list-vmexit-pci-order "not the last three, in this order" "$("$kut" --list "$fake" 2>&1)"
+fi
 check list-options 0 -- "$kut" --list --timeout 7 --args trace=1 --env "$fake/config.mak" --cpus 1 "$fake" pass <<'RE'
 ^RUN  pass: .*--timeout 7 .*--args 'guest_mem=128 trace=1' --cpus 1 --module .*config\.mak=env$
 RE
@@ -159,6 +175,9 @@ case $ga in
 *hang*) echo "run: timed out after 6s"; s=124 ;;
 *mem=96*) echo "Unhandled exception 13 #GP(0) at ip 0000000000401234"; echo "vm 0: guest exited with status 63"; s=63 ;;
 *mem=64*) echo "vm 0: VM exit 9 (TASK_SWITCH) has no handler"; echo "vm 0: 5 VM exits: CPUID=5"; s=125 ;;
+*pci-io*) echo "pci-testdev at 0x18 membar febff000 iobar c000"; echo "cr4 = 20"
+	echo "portio-no-eventfd:pci-io 1500"; echo "portio-wildcard-eventfd:pci-io 140"; s=0 ;;
+*cpuid*) echo "smp: waiting for 0 APs"; echo "cpuid 91"; s=0 ;;
 *) echo "PASS: x"; echo "SUMMARY: 3 tests, 1 skipped"; s=0 ;;
 esac
 echo "doorbell: exit status $s"; echo "run: exit status $s"; exit $s
@@ -179,6 +198,11 @@ if grep -q '^SUMMARY: 3 tests, 1 skipped' "$scratch/logs/pass.log" 2>/dev/null; 
 else
 	bad verdicts-log-kept "no SUMMARY line in $scratch/logs/pass.log" "$(cat "$scratch/logs/pass.log" 2>&1)"
 fi
+# vmexit.flat prints no SUMMARY: its figures are the verdict's detail.
+check verdicts-vmexit 0 -- "$kut" --run "$scratch/fakerun" --logs "$scratch/logs" "$fake" vmexit_cpuid vmexit_pci_io <<'RE'
+^PASS vmexit_cpuid \(cpuid 91\) \[[0-9]+s\]$
+^PASS vmexit_pci_io \(portio-no-eventfd:pci-io 1500, portio-wildcard-eventfd:pci-io 140\) \[[0-9]+s\]$
+RE
 check all-pass-exits-0 0 -- "$kut" --run "$scratch/fakerun" --logs "$scratch/logs" "$fake" pass smp2 <<<'^1 passed, 0 failed, 1 skipped$'
 
 # ---- the real thing: the fake build under doorbell in Bochs -----------------
