@@ -36,8 +36,9 @@
 
 /* SDM "Local APIC State After Power-Up or Reset": IDs and TPR zero, LVTs
  * masked, SPIV 0xff (software-disabled), DFR all ones. */
-void vapic_reset(struct vapic *a)
+void vapic_reset(struct vm *vm)
 {
+	struct vapic *a = &vm->apic;
 	u64 base = a->base_msr;
 	u64 dropped = a->ipis_dropped;
 	memset(a, 0, sizeof(*a));
@@ -47,6 +48,7 @@ void vapic_reset(struct vapic *a)
 	a->dfr = APIC_DFR_FLAT;
 	for (u32 i = 0; i < ARRAY_SIZE(a->lvt); i++)
 		a->lvt[i] = APIC_LVT_MASKED;
+	*vapic_tpr(vm) = 0;
 }
 
 int vapic_write_base_msr(struct vm *vm, u64 val)
@@ -64,7 +66,7 @@ int vapic_write_base_msr(struct vm *vm, u64 val)
 	/* Disabling through the MSR and enabling again leaves the APIC in its
 	 * power-up state (SDM "Enabling or Disabling the Local APIC"). */
 	if (was_on != on)
-		vapic_reset(a);
+		vapic_reset(vm);
 	return 0;
 }
 
@@ -87,8 +89,10 @@ u32 vapic_read(struct vm *vm, u32 off)
 	switch (off) {
 	case APIC_REG_ID:       return a->id << APIC_ID_SHIFT;
 	case APIC_REG_VERSION:  return APIC_VERSION_VALUE;
-	case APIC_REG_TPR:      return a->tpr;
-	case APIC_REG_PPR:      return a->tpr & 0xf0;
+	case APIC_REG_TPR:      return *vapic_tpr(vm);
+	/* Nothing is ever in service (ISRV = 0), so PPR = TPR, all 8 bits
+	 * (SDM Vol. 3A, "Processor Priority Register (PPR)"). */
+	case APIC_REG_PPR:      return *vapic_tpr(vm);
 	case APIC_REG_LDR:      return a->ldr;
 	case APIC_REG_DFR:      return a->dfr;
 	case APIC_REG_SPIV:     return a->spiv;
@@ -110,7 +114,7 @@ void vapic_write(struct vm *vm, u32 off, u32 val)
 	}
 	switch (off) {
 	case APIC_REG_ID:       a->id = val >> APIC_ID_SHIFT; break;
-	case APIC_REG_TPR:      a->tpr = val & 0xff; break;
+	case APIC_REG_TPR:      *vapic_tpr(vm) = val & 0xff; break;
 	case APIC_REG_LDR:      a->ldr = val & 0xff000000u; break;
 	case APIC_REG_DFR:      a->dfr = val | 0x0fffffffu; break;
 	case APIC_REG_SPIV:     a->spiv = val & 0x13ffu; break;

@@ -136,11 +136,11 @@ void handle_cr_access(struct vcpu *v, u64 qual)
 			 * to/from Control Registers"). */
 			ok = !(val & ~CR8_TPR_MASK);
 			if (ok)
-				v->vm->apic.tpr = (u32)(val & CR8_TPR_MASK) << 4;
+				*vapic_tpr(v->vm) = (u32)(val & CR8_TPR_MASK) << 4;
 		} else
 			goto unexpected;
 	} else if (type == CR_ACCESS_MOV_FROM && cr == 8) {
-		*gpr(v, reg) = v->vm->apic.tpr >> 4;
+		*gpr(v, reg) = (*vapic_tpr(v->vm) >> 4) & CR8_TPR_MASK;
 		if (reg == GUEST_RSP)
 			vmcs_writenat(VMCS_GUEST_RSP, v->regs.gpr[GUEST_RSP]);
 		ok = true;

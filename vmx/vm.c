@@ -177,10 +177,11 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 	vm->ram = page_alloc_aligned(vm->ram_size / PAGE_SIZE, 2 * MiB);
 	vm->io_bitmap = page_alloc(IO_BITMAP_PAGES);
 	vm->msr_bitmap = page_alloc(1);
+	vm->vapic_page = page_alloc(1);
 	vm->vcpu.vmcs = page_alloc(1);
 	vm->events = page_alloc(EVENT_SET_PAGES);
 	vm->ioram = page_alloc(IORAM_SIZE / PAGE_SIZE);
-	if (!vm->ioram || !vm->ram || !vm->io_bitmap || !vm->msr_bitmap || !vm->vcpu.vmcs || !vm->events) {
+	if (!vm->ioram || !vm->ram || !vm->io_bitmap || !vm->msr_bitmap || !vm->vapic_page || !vm->vcpu.vmcs || !vm->events) {
 		printk("vm %u: not enough memory for %llu MiB of guest RAM and its tables: "
 		       "%llu MiB were free for it (guest RAM needs one 2 MiB-aligned block; "
 		       "use a smaller guest_mem= or fewer vcpus=)\n",
@@ -191,7 +192,7 @@ static int vm_create(u32 index, const struct mb2_info *mb)
 	memset(vm->io_bitmap, 0xff, IO_BITMAP_PAGES * PAGE_SIZE);	/* every port exits */
 	msr_vm_init(vm);
 	vm->apic.base_msr = XAPIC_PAGE_GPA | APIC_BASE_ENABLE | APIC_BASE_BSP;
-	vapic_reset(&vm->apic);
+	vapic_reset(vm);
 	event_set_init(vm->events);
 
 	int r = ept_init(&vm->ept, &kernel_ept_ops);

@@ -36,14 +36,22 @@ static void setup_controls(struct vm *vm)
 	u32 pin = ctl(PIN_BASED_EXT_INTR_EXITING | PIN_BASED_NMI_EXITING |
 		      (boot_cfg.guest_timeout_ms ? PIN_BASED_PREEMPTION_TIMER : 0),
 		      IA32_VMX_PINBASED_CTLS, IA32_VMX_TRUE_PINBASED_CTLS);
-	/* CR3 loads and stores need no exits with EPT; CR8 does, because the
-	 * guest's TPR is the emulated APIC's, not this CPU's. */
-	u32 proc = ctl(PROC_BASED_HLT_EXITING | PROC_BASED_USE_IO_BITMAPS |
-		       PROC_BASED_USE_MSR_BITMAPS | PROC_BASED_CR8_LOAD_EXITING |
-		       PROC_BASED_CR8_STORE_EXITING | PROC_BASED_MWAIT_EXITING |
-		       PROC_BASED_MONITOR_EXITING | PROC_BASED_ACTIVATE_SECONDARY_CONTROLS |
-		       PROC_BASED_USE_TSC_OFFSETTING | PROC_BASED_RDPMC_EXITING,
+	/* CR3 loads and stores need no exits with EPT. CR8 needs none with
+	 * the TPR shadow: the CPU reads and writes the guest's TPR in the
+	 * virtual-APIC page itself (vapic_tpr(); SDM Vol. 3C, "Virtualizing
+	 * MOV to CR8"), and with a TPR threshold of 0 a MOV to CR8 never
+	 * exits ("TPR Virtualization"), as under KVM. A CPU without the TPR
+	 * shadow exits on both instead (vmx/cr.c serves them from the same
+	 * page). */
+	u32 proc_base = PROC_BASED_HLT_EXITING | PROC_BASED_USE_IO_BITMAPS |
+			PROC_BASED_USE_MSR_BITMAPS | PROC_BASED_MWAIT_EXITING |
+			PROC_BASED_MONITOR_EXITING | PROC_BASED_ACTIVATE_SECONDARY_CONTROLS |
+			PROC_BASED_USE_TSC_OFFSETTING | PROC_BASED_RDPMC_EXITING;
+	u32 proc = ctl(proc_base | PROC_BASED_USE_TPR_SHADOW,
 		       IA32_VMX_PROCBASED_CTLS, IA32_VMX_TRUE_PROCBASED_CTLS);
+	if (!(proc & PROC_BASED_USE_TPR_SHADOW))
+		proc = ctl(proc_base | PROC_BASED_CR8_LOAD_EXITING | PROC_BASED_CR8_STORE_EXITING,
+			   IA32_VMX_PROCBASED_CTLS, IA32_VMX_TRUE_PROCBASED_CTLS);
 	proc &= ~(PROC_BASED_CR3_LOAD_EXITING | PROC_BASED_CR3_STORE_EXITING) |
 		(u32)rdmsr(IA32_VMX_PROCBASED_CTLS);	/* keep must-be-1 bits */
 	u32 proc2 = vmx_adjust_controls(PROC_BASED2_ENABLE_EPT | PROC_BASED2_UNRESTRICTED_GUEST |
@@ -83,6 +91,10 @@ static void setup_controls(struct vm *vm)
 	vmcs_write64(VMCS_IO_BITMAP_A, (u64)(uintptr_t)vm->io_bitmap);
 	vmcs_write64(VMCS_IO_BITMAP_B, (u64)(uintptr_t)vm->io_bitmap + PAGE_SIZE);
 	vmcs_write64(VMCS_MSR_BITMAP, (u64)(uintptr_t)vm->msr_bitmap);
+	if (proc & PROC_BASED_USE_TPR_SHADOW) {
+		vmcs_write64(VMCS_VIRTUAL_APIC_PAGE_ADDR, (u64)(uintptr_t)vm->vapic_page);
+		vmcs_write32(VMCS_TPR_THRESHOLD, 0);
+	}
 	vmcs_write64(VMCS_EPT_POINTER, ept_eptp(&vm->ept));
 	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
 	if (boot_cfg.guest_timeout_ms && !(pin & PIN_BASED_PREEMPTION_TIMER) && vm->index == 0)

@@ -132,7 +132,9 @@ void vmcs_dump(void);
 /* The emulated local APIC (xAPIC registers the guest platform offers). */
 struct vapic {
 	u64 base_msr;		/* IA32_APIC_BASE as the guest sees it */
-	u32 id, tpr, spiv, ldr, dfr, icr_low, icr_high, lvt[7], esr;
+	u32 id, spiv, ldr, dfr, icr_low, icr_high, lvt[7], esr;
+	/* The TPR is not here: it is the VTPR of the VM's virtual-APIC page
+	 * (vapic_tpr()), where the CPU's TPR shadow keeps it for MOV CR8. */
 	u64 ipis_dropped;	/* INIT/SIPI/fixed IPIs from the guest, never sent */
 };
 
@@ -152,6 +154,7 @@ struct vm {
 	struct ept ept;
 	u8 *io_bitmap;			/* 8 KiB: bitmap A (ports 0-0x7fff), then B */
 	u8 *msr_bitmap;			/* 4 KiB */
+	u8 *vapic_page;			/* 4 KiB: the virtual-APIC page (TPR shadow) */
 	struct vcpu vcpu;
 	struct event_set *events;
 	/* The VM's I/O space: PIO, MMIO and FAST_MMIO buses with the emulated
@@ -387,7 +390,19 @@ void vm_bus_write(struct vm *vm, u32 bus, u64 addr, u32 size, const void *val);
  * and goes through the decoder and the MMIO path. */
 #define IORAM_GPA        0xff000000ull
 #define IORAM_SIZE       (64 * KiB)
-void vapic_reset(struct vapic *a);
+void vapic_reset(struct vm *vm);
+
+/* The guest's TPR: VTPR, the dword at offset 0x80 of the virtual-APIC page
+ * (SDM Vol. 3C, "Virtual-APIC Page"). With the "use TPR shadow" control the
+ * CPU itself serves MOV to and from CR8 from it, without a VM exit ("Virtualizing
+ * MOV to CR8", "Virtualizing MOV from CR8"); the xAPIC page's TPR register
+ * (vmx/apic.c) and the CR8 exits of a CPU without TPR shadow (vmx/cr.c)
+ * use the same dword, so all three agree. */
+#define VAPIC_VTPR_OFFSET 0x80
+static inline volatile u32 *vapic_tpr(struct vm *vm)
+{
+	return (volatile u32 *)(void *)(vm->vapic_page + VAPIC_VTPR_OFFSET);
+}
 u32 vapic_read(struct vm *vm, u32 offset);
 void vapic_write(struct vm *vm, u32 offset, u32 val);
 int vapic_write_base_msr(struct vm *vm, u64 val);
