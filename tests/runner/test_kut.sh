@@ -174,7 +174,8 @@ case $ga in
 *exit=38*) echo "SKIP: no such feature"; echo "SUMMARY: 1 tests, 1 skipped"; s=38 ;;
 *hang*) echo "run: timed out after 6s"; s=124 ;;
 *mem=96*) echo "Unhandled exception 13 #GP(0) at ip 0000000000401234"; echo "vm 0: guest exited with status 63"; s=63 ;;
-*mem=64*) echo "vm 0: VM exit 9 (TASK_SWITCH) has no handler"; echo "vm 0: guest crashed with status 125"
+*mem=64*) echo "vm 0: VM exit 9 (TASK_SWITCH) has no handler"
+	echo "vm 0: guest RIP 0x4004b4 RSP 0x1016fe0 RFLAGS 0x10002"; echo "vm 0: guest crashed with status 125"
 	echo "vm 0: 5 VM exits: CPUID=5"; s=125 ;;
 *pci-io*) echo "pci-testdev at 0x18 membar febff000 iobar c000"; echo "cr4 = 20"
 	echo "portio-no-eventfd:pci-io 1500"; echo "portio-wildcard-eventfd:pci-io 140"; s=0 ;;
