@@ -379,6 +379,83 @@ static void test_code_rewrite(void)
 	CHECK_EQ(event_read(EV_DB), 2);
 }
 
+#ifdef __x86_64__
+/* ---- the code's page remapped under the same RIP ---------------------------- */
+
+/*
+ * In a 64-bit guest the fast path remembers the last translation of RIP and
+ * checks every entry it read before trusting it again (vmx/hotpath.h,
+ * fast_walk_cached). A guest may remap its code with no exit at all (a
+ * page-table write and INVLPG): the next doorbell at the same RIP must be
+ * decoded from the new page. The two stores have different lengths, so a
+ * stale translation would skip into the middle of the second one.
+ */
+#define REMAP_LA   0x7fe00000ul		/* a 2 MiB page of the identity map, above RAM */
+#define MARK_A     0x0a0a0a0au
+#define PTE_P_W    0x3ull
+static u8 remap_a[4096] __attribute__((aligned(4096)));
+static u8 remap_b[4096] __attribute__((aligned(4096)));
+static u64 remap_pt[512] __attribute__((aligned(4096)));
+static u64 remap_pt2[512] __attribute__((aligned(4096)));
+
+static u64 *remap_pde(void)
+{
+	unsigned long cr3;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	u64 *pml4 = (u64 *)(uintptr_t)(cr3 & ~0xffful);
+	u64 *pdpt = (u64 *)(uintptr_t)(pml4[0] & 0xffffffffff000ull);
+	u64 *pd = (u64 *)(uintptr_t)(pdpt[REMAP_LA >> 30] & 0xffffffffff000ull);
+	return &pd[(REMAP_LA >> 21) & 511];
+}
+
+static void remap_set(volatile u64 *entry, u64 val)
+{
+	*entry = val;
+	__asm__ volatile("invlpg (%0)" : : "r"(REMAP_LA) : "memory");
+}
+
+/* Calls the code at REMAP_LA with EAX = 7, EDX = DB; returns EAX. */
+static unsigned long remap_call(void)
+{
+	unsigned long a = 7;
+	__asm__ volatile("call *%[fn]" : "+a"(a) : [fn] "r"(REMAP_LA), "d"((uintptr_t)DB)
+			 : "memory", "cc");
+	return a;
+}
+
+static void test_code_remap(void)
+{
+	/* mov [rdx], eax; mov eax, MARK_A; ret */
+	static const u8 a[] = { 0x89, 0x02, 0xb8, 0x0a, 0x0a, 0x0a, 0x0a, 0xc3 };
+	/* mov dword [rdx], 0x90c301b0; ret (EAX stays 7). Resumed 2 bytes in,
+	 * with A's length, it would run mov al, 1; ret instead. */
+	static const u8 b[] = { 0xc7, 0x02, 0xb0, 0x01, 0xc3, 0x90, 0xc3 };
+	u64 *pde = remap_pde(), old = *pde;
+
+	memcpy(remap_a, a, sizeof(a));
+	memcpy(remap_b, b, sizeof(b));
+	remap_pt[0] = (uintptr_t)remap_a | PTE_P_W;
+	remap_pt2[0] = (uintptr_t)remap_b | PTE_P_W;
+	remap_set(pde, (uintptr_t)remap_pt | PTE_P_W);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(remap_call(), MARK_A);
+	/* The page-table entry changes: the other page at the same RIP. */
+	remap_set(&remap_pt[0], (uintptr_t)remap_b | PTE_P_W);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(remap_call(), 7);
+	remap_set(&remap_pt[0], (uintptr_t)remap_a | PTE_P_W);
+	CHECK_EQ(remap_call(), MARK_A);
+	/* A directory entry changes (another page table), the old table's
+	 * entry does not: checking the last level alone would miss it. */
+	remap_set(pde, (uintptr_t)remap_pt2 | PTE_P_W);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(remap_call(), 7);
+	remap_set(pde, old);
+	fast(8);
+	CHECK_EQ(event_read(EV_DB), 8);
+}
+#endif
+
 /* ---- single step ------------------------------------------------------------- */
 
 /* Our own #DB handler (vector 1, an interrupt gate): it records DR6 and the
@@ -723,7 +800,7 @@ static const struct guest_test tests[] = {
 	T(enc_movntq), T(enc_movntdq), T(enc_movd_mm), T(enc_movd_xmm), T(enc_movq_d6),
 #ifdef __x86_64__
 	T(enc_rexw_c7), T(enc_rexw_movnti), T(enc_rexw_movq_mm), T(enc_rexw_movq_xmm),
-	T(enc_rexr), T(enc_rexb),
+	T(enc_rexr), T(enc_rexb), T(code_remap),
 #endif
 	T(reads), T(near_misses), T(split_store), T(rmw), T(code_rewrite), T(single_step),
 	T(prefix_soup), T(page_straddle),
