@@ -107,6 +107,14 @@ static void test_hypercall_unknown_enosys(void)
 				"hypercall %lu returned %ld, not -ENOSYS",
 				unknown_numbers[i], ret);
 	}
+	/* Number 0, which kvm-unit-tests' vmexit "vmcall" row calls, is
+	 * answered where every unknown number is, inline: its path length
+	 * (in Bochs the TSC counts instructions) is bounded by the boot test. */
+	u64 t0 = rdtsc();
+	for (u32 i = 0; i < 100; i++)
+		(void)hypercall(0, 0, 0, 0, 0);
+	u64 t1 = rdtsc();
+	printf("hypercall: number 0: %u cycles per call\n", (u32)((t1 - t0) / 100));
 }
 
 static void test_hypercall_preserves_registers(void)
