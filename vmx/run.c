@@ -59,6 +59,16 @@ int fast_mmio_decode(struct vcpu *v, u32 event, u64 rip, u64 gpa, u32 mode,
 	return doorbell_ring(v, event, rip, len);
 }
 
+/* IN EAX, (0x608): the PM timer's value, as the ACPI PM block on the I/O bus
+ * would give it (vmx/platform.c), without the bus; IN to EAX zero-extends
+ * into RAX (vmx/io.c). Every VM has the block (vm_platform_register). */
+int fast_pm_timer_read(struct vcpu *v)
+{
+	v->regs.gpr[GUEST_RAX] = acpi_pm_timer(&v->vm->acpi_pm, rdtsc());
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
 /* fast_mmio_paged when the last translation does not hold: walk. */
 static __attribute__((noinline)) int fast_mmio_walk(struct vcpu *v, u32 event, u64 rip,
 						   u64 gla, u32 mode, u64 cr3)

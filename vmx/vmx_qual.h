@@ -38,6 +38,7 @@ static inline bool exit_reason_is_entry_failure(u32 reason)
 
 /* SDM Vol. 3C, "Exit Qualification for I/O Instructions" */
 #define IO_QUAL_SIZE_MASK               0x7ull       /* bits 2:0: size - 1 (0, 1, 3) */
+#define IO_QUAL_SIZE_4                  0x3ull       /* a 4-byte access */
 #define IO_QUAL_IN                      BIT(3)       /* 1 = IN/INS, 0 = OUT/OUTS */
 #define IO_QUAL_STRING                  BIT(4)       /* INS/OUTS */
 #define IO_QUAL_REP                     BIT(5)       /* REP prefix */
