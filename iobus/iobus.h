@@ -594,9 +594,11 @@ static inline s32 ioeventfd_pio_find(const struct ioeventfd_table *t,
 	uintptr_t cur = __atomic_load_n(&t->pio.cur, __ATOMIC_ACQUIRE);
 	u64 key = iofast_pio_key(port, size);
 
-	if (cur & IOFAST_HAS_PLAIN) {
+	/* Wildcards first, and laid out as the straight path: the common
+	 * doorbell (a wildcard hit) takes no jump here. */
+	if (likely(cur & IOFAST_HAS_PLAIN)) {
 		s32 ev = iofast_probe(cur, key);
-		if (ev >= 0)
+		if (likely(ev >= 0))
 			return ev;
 	}
 	cur = __atomic_load_n(&t->pio_dm.cur, __ATOMIC_ACQUIRE);

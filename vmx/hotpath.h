@@ -271,22 +271,15 @@ static __always_inline int fast_mmio(struct vcpu *v, u32 len_source)
 
 /* OUT to a PIO doorbell: EXIT_RESUME if signalled and skipped, EXIT_FULL
  * (nothing done) otherwise. */
-/* IN EAX from the ACPI PM timer (vmx/run.c). */
-int fast_pm_timer_read(struct vcpu *v);
+/* An IN or a string instruction (vmx/run.c): EXIT_FULL, but for a 32-bit
+ * read of the ACPI PM timer, answered there. Out of line: the OUT doorbell
+ * path is the same as without it. */
+int fast_pio_in(struct vcpu *v);
 
 static __always_inline int fast_pio(struct vcpu *v, u64 qual)
 {
-	if (qual & (IO_QUAL_IN | IO_QUAL_STRING)) {
-		/* One IN is common enough to answer here: EAX from the PM
-		 * timer, which a guest reads in a loop to measure time (Linux's
-		 * acpi_pm clocksource, kvm-unit-tests' vmexit). Any other size,
-		 * port or a string IN takes the full path. */
-		if ((qual & (IO_QUAL_STRING | IO_QUAL_SIZE_MASK |
-			     (IO_QUAL_PORT_MASK << IO_QUAL_PORT_SHIFT))) ==
-		    (IO_QUAL_SIZE_4 | ((u64)ACPI_PM_TMR_BLK << IO_QUAL_PORT_SHIFT)))
-			return fast_pm_timer_read(v);
-		return EXIT_FULL;
-	}
+	if (unlikely(qual & (IO_QUAL_IN | IO_QUAL_STRING)))
+		return fast_pio_in(v);	/* reads the qualification again */
 	/* The table ignores the value's bytes above the access size. */
 	s32 event = ioeventfd_pio_find(&vcpu_vm(v)->io, io_qual_port(qual), io_qual_size(qual),
 				       (u32)v->regs.gpr[GUEST_RAX]);

@@ -59,11 +59,21 @@ int fast_mmio_decode(struct vcpu *v, u32 event, u64 rip, u64 gpa, u32 mode,
 	return doorbell_ring(v, event, rip, len);
 }
 
-/* IN EAX, (0x608): the PM timer's value, as the ACPI PM block on the I/O bus
- * would give it (vmx/platform.c), without the bus; IN to EAX zero-extends
- * into RAX (vmx/io.c). Every VM has the block (vm_platform_register). */
-int fast_pm_timer_read(struct vcpu *v)
+/* One IN is common enough to answer on the fast path: a 32-bit read of the
+ * ACPI PM timer (0x608), which a guest reads in a loop to measure time
+ * (Linux's acpi_pm clocksource, kvm-unit-tests' vmexit inl_from_pmtimer).
+ * Its value is what the PM block on the I/O bus would give (vmx/platform.c),
+ * without the bus; IN to EAX zero-extends into RAX (vmx/io.c). Every VM has
+ * the block (vm_platform_register). Any other IN, size or port, and every
+ * string instruction, takes the full path. */
+int fast_pio_in(struct vcpu *v)
 {
+	u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+
+	if ((qual & (IO_QUAL_STRING | IO_QUAL_SIZE_MASK |
+		     (IO_QUAL_PORT_MASK << IO_QUAL_PORT_SHIFT))) !=
+	    (IO_QUAL_SIZE_4 | ((u64)ACPI_PM_TMR_BLK << IO_QUAL_PORT_SHIFT)))
+		return EXIT_FULL;
 	v->regs.gpr[GUEST_RAX] = acpi_pm_timer(&v->vm->acpi_pm, rdtsc());
 	vcpu_skip_instruction(v);
 	return EXIT_RESUME;
