@@ -144,7 +144,7 @@ static inline void store_cache_fill(struct store_cache *c, u64 gpa, u32 mode, co
  */
 int doorbell_ring_rare(struct vcpu *v, u32 event, u64 rip, u32 intr, u64 rflags);
 
-static __always_inline int doorbell_ring(struct vcpu *v, u32 event, u64 rip, u32 len)
+static __always_inline int doorbell_ring(struct vcpu *v, u32 event, u64 rip, u64 len)
 {
 	u64 next = (rip + len) & v->rip_mask;
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
@@ -262,7 +262,7 @@ static __always_inline int fast_mmio(struct vcpu *v, u32 len_source)
 	/* fastmmio_len=vmcs: the VMCS's length, trusted as KVM does on bare
 	 * metal; a read signals too. A length the SDM does not promise (0
 	 * under some nested hypervisors) must not loop the guest: full path. */
-	u32 len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	u64 len = vmcs_read32_u64(VMCS_EXIT_INSTRUCTION_LEN);
 	if (unlikely(len == 0 || len > EMUL_INSN_MAX_LEN))
 		return EXIT_FULL;
 	v->fastmmio_hits++;
@@ -287,7 +287,7 @@ static __always_inline int fast_pio(struct vcpu *v, u64 qual)
 		return EXIT_FULL;
 	v->pio_hits++;
 	return doorbell_ring(v, (u32)event, vmcs_readnat(VMCS_GUEST_RIP),
-			     vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+			     vmcs_read32_u64(VMCS_EXIT_INSTRUCTION_LEN));
 }
 
 /* ---- the null exits: CPUID and VMCALL (the benchmark's floor) ---------- */
@@ -341,7 +341,7 @@ static __always_inline int vmcall_exit(struct vcpu *v)
 		 * goes through the dispatcher, which ignores them. */
 		r[GUEST_RAX] = 0;
 		return doorbell_ring(v, (u32)r[GUEST_RBX], vmcs_readnat(VMCS_GUEST_RIP),
-				     vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+				     vmcs_read32_u64(VMCS_EXIT_INSTRUCTION_LEN));
 	} else if ((u32)r[GUEST_RAX] > HC_NOTIFY || (u32)r[GUEST_RAX] == 0) {
 		/* No such hypercall (CONTRACTS.md 3): above HC_NOTIFY (the
 		 * benchmark's null-vmcall, tested first), or 0 (kvm-unit-tests'

@@ -105,6 +105,15 @@ VMCS_ACCESSORS(32, u32, VMCS_WIDTH_32)
 VMCS_ACCESSORS(64, u64, VMCS_WIDTH_64)
 VMCS_ACCESSORS(nat, u64, VMCS_WIDTH_NATURAL)
 
+/* A 32-bit field read as 64 bits: VMREAD clears the destination's bits above
+ * the field (SDM Vol. 2B, "VMREAD"), so the value needs no zero-extension
+ * where it is added to a 64-bit one (the instruction length to RIP). */
+static __attribute__((always_inline)) inline u64 vmcs_read32_u64(u32 enc)
+{
+	VMCS_BUILD_BUG_ON_WIDTH(enc, VMCS_WIDTH_32);
+	return vmcs_read_raw(enc);
+}
+
 /* The capability MSR for a control word: TRUE_ when IA32_VMX_BASIC[55]. */
 u64 vmx_ctls_msr(u32 plain, u32 true_msr);
 
@@ -255,7 +264,7 @@ void vcpu_skip_finish(struct vcpu *v, u64 rip, u32 intr, u64 rflags);
  * three VMREADs, one VMWRITE and a branch; vcpu_skip_from() is the same for
  * a caller that has read RIP already.
  */
-static inline void vcpu_skip_from(struct vcpu *v, u64 rip, u32 len)
+static inline void vcpu_skip_from(struct vcpu *v, u64 rip, u64 len)
 {
 	u64 next = (rip + len) & v->rip_mask;
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY_INFO);
@@ -271,7 +280,7 @@ static inline void vcpu_skip_from(struct vcpu *v, u64 rip, u32 len)
 	vmcs_writenat(VMCS_GUEST_RIP, next);
 }
 
-static inline void vcpu_skip(struct vcpu *v, u32 len)
+static inline void vcpu_skip(struct vcpu *v, u64 len)
 {
 	vcpu_skip_from(v, vmcs_readnat(VMCS_GUEST_RIP), len);
 }
@@ -281,7 +290,7 @@ static inline void vcpu_skip(struct vcpu *v, u32 len)
  * (Vol. 3C, "VM-Exit Instruction Length"). */
 static inline void vcpu_skip_instruction(struct vcpu *v)
 {
-	vcpu_skip(v, vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+	vcpu_skip(v, vmcs_read32_u64(VMCS_EXIT_INSTRUCTION_LEN));
 }
 /* Hypercall numbers (CONTRACTS.md 3): NOTIFY is taken inline by the VMCALL
  * exit (vmx/hotpath.h), the rest by hypercall_dispatch. */
