@@ -27,6 +27,7 @@
  */
 static __attribute__((noinline)) int exit_fast_io(struct vcpu *v)
 {
+	v->exits[EXIT_REASON_IO_INSTRUCTION]++;
 	return fast_pio(v, vmcs_readnat(VMCS_EXIT_QUALIFICATION));
 }
 
@@ -34,68 +35,74 @@ static __attribute__((noinline)) int exit_fast_io(struct vcpu *v)
  * source a constant: the choice is made once, at boot, not on every exit. */
 static __attribute__((noinline)) int exit_fast_mmio_decode(struct vcpu *v)
 {
+	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
 	return fast_mmio(v, FASTMMIO_LEN_DECODE);
 }
 
 static __attribute__((noinline)) int exit_fast_mmio_vmcs(struct vcpu *v)
 {
+	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
 	return fast_mmio(v, FASTMMIO_LEN_VMCS);
 }
 
 static __attribute__((noinline)) int exit_fast_mmio_check(struct vcpu *v)
 {
+	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
 	return fast_mmio(v, FASTMMIO_LEN_CHECK);
-}
-
-void vcpu_exit_fast_init(struct vcpu *v)
-{
-	v->exit_fast_mmio = boot_cfg.fastmmio_len == FASTMMIO_LEN_VMCS ? exit_fast_mmio_vmcs :
-			    boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK ? exit_fast_mmio_check :
-			    exit_fast_mmio_decode;
 }
 
 static __attribute__((noinline)) int exit_fast_cpuid(struct vcpu *v)
 {
+	v->exits[EXIT_REASON_CPUID]++;
 	cpuid_exit(v);
 	return EXIT_RESUME;
 }
 
 static __attribute__((noinline)) int exit_fast_vmcall(struct vcpu *v)
 {
+	v->exits[EXIT_REASON_VMCALL]++;
 	return vmcall_exit(v);
+}
+
+/* Every other reason: the full path (vcpu_handle_exit counts it). */
+static int exit_fast_decline(struct vcpu *v)
+{
+	(void)v;
+	return EXIT_FULL;
+}
+
+void vcpu_exit_fast_init(struct vcpu *v)
+{
+	for (u32 r = 0; r < EXIT_FAST_TABLE; r++)
+		v->exit_fast[r] = exit_fast_decline;
+	v->exit_fast[EXIT_REASON_IO_INSTRUCTION] = exit_fast_io;
+	v->exit_fast[EXIT_REASON_EPT_MISCONFIG] =
+		boot_cfg.fastmmio_len == FASTMMIO_LEN_VMCS ? exit_fast_mmio_vmcs :
+		boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK ? exit_fast_mmio_check :
+		exit_fast_mmio_decode;
+	v->exit_fast[EXIT_REASON_CPUID] = exit_fast_cpuid;
+	v->exit_fast[EXIT_REASON_VMCALL] = exit_fast_vmcall;
 }
 
 /*
  * The exits a doorbell or a null round trip causes: EXIT_RESUME when handled,
  * EXIT_STOP when handled and the VM has ended, EXIT_FULL (nothing done but
  * the count) for everything else: other reasons (a failed entry's has bit
- * 31 set), a doorbell table miss. These four reasons are counted here, once;
- * vcpu_handle_exit counts the others. Not called with trace=1 (vmx/entry.asm).
+ * 31 set, so it is past the table), a doorbell table miss. A table, not a
+ * chain of compares: every reason costs one bound check, one load and one
+ * jump. The four fast handlers count their reason, once; vcpu_handle_exit
+ * counts the others. Not called with trace=1 (vmx/entry.asm).
  */
 int vcpu_exit_fast(struct vcpu *v)
 {
 	/* Each exit is a quiescent point for the VM's I/O buses: this vCPU
 	 * holds no bus array from before it (iobus grace periods). */
 	iobus_reader_quiescent(&vcpu_vm(v)->io.ep, 0);
-	u32 reason = vmcs_read32(VMCS_EXIT_REASON);
+	u64 reason = vmcs_read32_u64(VMCS_EXIT_REASON);
 
-	if (reason == EXIT_REASON_IO_INSTRUCTION) {
-		v->exits[EXIT_REASON_IO_INSTRUCTION]++;
-		return exit_fast_io(v);
-	}
-	if (reason == EXIT_REASON_EPT_MISCONFIG) {
-		v->exits[EXIT_REASON_EPT_MISCONFIG]++;
-		return v->exit_fast_mmio(v);
-	}
-	if (reason == EXIT_REASON_CPUID) {
-		v->exits[EXIT_REASON_CPUID]++;
-		return exit_fast_cpuid(v);
-	}
-	if (reason == EXIT_REASON_VMCALL) {
-		v->exits[EXIT_REASON_VMCALL]++;
-		return exit_fast_vmcall(v);
-	}
-	return EXIT_FULL;
+	if (unlikely(reason >= EXIT_FAST_TABLE))
+		return EXIT_FULL;
+	return v->exit_fast[reason](v);
 }
 
 /*

@@ -235,7 +235,7 @@ static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool che
  * The fast-MMIO path: EXIT_RESUME if the exit was a doorbell store, now
  * signalled and skipped; EXIT_FULL (nothing done) otherwise. len_source is
  * boot_cfg.fastmmio_len; vmx/dispatch.c instantiates one handler per value,
- * with the constant, and picks one at boot (v->exit_fast_mmio).
+ * with the constant, and picks one at boot (v->exit_fast[EPT_MISCONFIG]).
  */
 static __always_inline int fast_mmio(struct vcpu *v, u32 len_source)
 {

@@ -26,6 +26,7 @@ struct guest_regs {
 _Static_assert(offsetof(struct guest_regs, gpr) == 0, "entry.asm");
 
 #define VM_EXIT_COUNTERS  80	/* basic exit reasons 0..79 */
+#define EXIT_FAST_TABLE   64	/* vcpu_exit_fast's table: reasons 0..63 */
 
 struct vm;
 
@@ -73,9 +74,11 @@ struct vcpu {
 					 * cannot change while LMA = 1 */
 	u64 rip_mask;			/* ~0 in IA-32e mode, else 0xffffffff:
 					 * outside it RIP wraps at 32 bits */
-	/* The EPT-misconfiguration handler of vcpu_exit_fast for this run's
-	 * fastmmio_len (vmx/dispatch.c: vcpu_exit_fast_init). */
-	int (*exit_fast_mmio)(struct vcpu *v);
+	/* vcpu_exit_fast's handler per basic exit reason below
+	 * EXIT_FAST_TABLE (vmx/dispatch.c: vcpu_exit_fast_init): one load and
+	 * one jump whatever the reason; the EPT-misconfiguration entry is the
+	 * handler for this run's fastmmio_len. */
+	int (*exit_fast[EXIT_FAST_TABLE])(struct vcpu *v);
 	u32 fast_reasons;		/* exit reasons below this are dispatched
 					 * by the run loop itself: VM_EXIT_COUNTERS,
 					 * or 0 with trace=1 (all go to the trace) */
