@@ -123,8 +123,8 @@ bool vcpu_handle_exit(struct vcpu *v)
 	}
 	u64 qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
 	switch (reason) {
-	/* Counted by vcpu_exit_fast, which declined them (CPUID and VMCALL it
-	 * never declines). */
+	/* Counted by their fast handlers (vcpu_exit_fast), which declined them
+	 * (CPUID and VMCALL they never decline). */
 	case EXIT_REASON_EPT_MISCONFIG:
 		handle_ept_violation(v, 0);	/* not a fast-MMIO doorbell */
 		break;
