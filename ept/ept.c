@@ -448,6 +448,34 @@ int ept_clear_misconfig(struct ept *e, u64 gpa)
 	return 0;
 }
 
+int ept_set_page_access(struct ept *e, u64 gpa, u64 perms)
+{
+	unsigned level;
+	u64 above;
+	u64 *entry;
+
+	ASSERT(e->pml4);
+	if (!ept_gpa_range_valid(gpa, EPT_PAGE_SIZE_4K) ||
+	    (perms & ~EPT_PERM_MASK) || !ept_perms_valid(perms))
+		return -EINVAL;
+	entry = ept_walk(e, gpa, &level, &above);
+	if (!ept_entry_present(*entry) || ept_entry_is_misconfig(*entry, level))
+		return -ENOENT;
+	if ((*entry & EPT_PERM_MASK) == perms)
+		return 0;
+	if (level == EPT_LEVEL_PD) {
+		u64 pa;
+		u64 *pt = ept_alloc_table(e, &pa);
+
+		if (!pt)
+			return -ENOMEM;
+		ept_split_large_leaf(entry, pt, pa);
+		entry = &pt[ept_index(gpa, EPT_LEVEL_PT)];
+	}
+	*entry = (*entry & ~EPT_PERM_MASK) | perms;
+	return 0;
+}
+
 bool ept_translate(const struct ept *e, u64 gpa, u64 *hpa, u64 *perms,
 		   unsigned *level)
 {

@@ -233,6 +233,20 @@ int ept_set_misconfig(struct ept *e, u64 gpa);
 int ept_clear_misconfig(struct ept *e, u64 gpa);
 
 /*
+ * Sets the access rights of the mapped 4 KiB page at gpa to perms (EPT_READ,
+ * optionally | EPT_WRITE and/or | EPT_EXEC, as for ept_map_range; the host
+ * address, memory type and EPT_IGNORE_PAT stay). If the page lies in a 2 MiB
+ * leaf whose rights differ from perms, that leaf is split first and the
+ * other 511 pages keep theirs; the split is kept when the rights are set
+ * back. vmx/ write-protects the pages a remembered doorbell store depends on
+ * with it (vmx/wprot.c). Returns 0; -EINVAL if gpa is unaligned or beyond
+ * EPT_GPA_LIMIT, or perms is not one of the above; -ENOENT if the page is
+ * not mapped or is misconfigured (nothing is changed); -ENOMEM if the split
+ * could not get its table page (nothing is changed).
+ */
+int ept_set_page_access(struct ept *e, u64 gpa, u64 perms);
+
+/*
  * Walks the tables as the CPU would for gpa (any alignment). Returns false
  * if some entry on the way is not present (an access would be an EPT
  * violation). Otherwise returns true and stores, for each non-NULL pointer:

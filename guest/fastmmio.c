@@ -531,12 +531,12 @@ struct idt_ptr {
 	uintptr_t base;
 } __packed;
 
-/* Points IDT vector 1 at handler; returns the gate's old offset. */
-static uintptr_t set_db_gate(uintptr_t handler)
+/* Points IDT vector vec at handler; returns the gate's old offset. */
+static uintptr_t set_gate(u32 vec, uintptr_t handler)
 {
 	struct idt_ptr idt;
 	__asm__ volatile("sidt %0" : "=m"(idt));
-	volatile u8 *g = (volatile u8 *)(idt.base + X86_VEC_DB * (sizeof(long) == 8 ? 16 : 8));
+	volatile u8 *g = (volatile u8 *)(idt.base + vec * (sizeof(long) == 8 ? 16 : 8));
 	uintptr_t old = *(volatile u16 *)g | (uintptr_t)*(volatile u16 *)(g + 6) << 16;
 #ifdef __x86_64__
 	old |= (uintptr_t)*(volatile u32 *)(g + 8) << 32;
@@ -545,6 +545,11 @@ static uintptr_t set_db_gate(uintptr_t handler)
 	*(volatile u16 *)g = (u16)handler;
 	*(volatile u16 *)(g + 6) = (u16)(handler >> 16);
 	return old;
+}
+
+static uintptr_t set_db_gate(uintptr_t handler)
+{
+	return set_gate(X86_VEC_DB, handler);
 }
 
 static void set_dr6(unsigned long v)
@@ -670,6 +675,126 @@ static void test_rf_after_skip(void)
  * DB, loaded into FS, so 16-bit addressing reaches the doorbell. */
 #define SOUP_SEL       0x40			/* entry 8 */
 static u64 soup_gdt[16] __attribute__((aligned(16)));
+
+/* ---- the remembered store's pages are write-protected ------------------------ */
+
+/*
+ * In decode mode the fast path trusts the last store it decoded at CS:RIP
+ * for as long as the pages it read stay write-protected (vmx/wprot.c). Two
+ * writers the guest's own stores do not cover are tested here, on a page
+ * of their own (wp_page) that nothing else writes: an instruction doorbell
+ * emulates writing the code (MOVS from IORAM), and the CPU pushing an
+ * exception frame onto the code's page (INT3 with the stack there), an
+ * EPT violation during event delivery that must deliver the event again.
+ * Both fragments are written before either runs, so that the guest's own
+ * setup writes fault nothing in between.
+ */
+static u8 wp_page[4096] __attribute__((aligned(4096)));
+#define WP_FRAG_B      0x100			/* fragment B's offset */
+#define WP_STACK_TOP   (4096 - 64)		/* INT3's stack, on the same page */
+#define WP_IORAM       (TESTDEV_IORAM + 0x800)
+volatile unsigned long wp_int3_count;
+void fm_int3_handler(void);
+#ifdef __x86_64__
+__asm__(".text\n.globl fm_int3_handler\nfm_int3_handler:\n"
+	"incq wp_int3_count(%rip)\n"
+	"iretq\n");
+#define XCHG_SP_CX     0x48, 0x87, 0xe1		/* xchg rsp, rcx */
+#else
+__asm__(".text\n.globl fm_int3_handler\nfm_int3_handler:\n"
+	"incl wp_int3_count\n"
+	"iret\n");
+#define XCHG_SP_CX     0x87, 0xe1		/* xchg esp, ecx */
+#endif
+/* A: mov [edx], eax; ret. Rewritten by MOVS to wp_store6. */
+static const u8 wp_frag_a[] = { 0x89, 0x02, 0xc3 };
+/* mov dword [edx], 0x90c3c031; mov eax, MARK; ret: resumed 2 bytes in, with
+ * A's length, it would run xor eax, eax; ret instead and return 0. */
+static const u8 wp_store6[12] = { 0xc7, 0x02, 0x31, 0xc0, 0xc3, 0x90,
+				  0xb8, 0x0d, 0xf0, 0x0d, 0x60, 0xc3 };
+/* B: mov [edx], eax; xchg sp, cx; int3; xchg sp, cx; ret */
+static const u8 wp_frag_b[] = { 0x89, 0x02, XCHG_SP_CX, 0xcc, XCHG_SP_CX, 0xc3 };
+/* C: xchg sp, cx; pushf; or dword [sp], 0x100 (TF); popf; mov [edx], eax;
+ * xchg sp, cx; ret. The single step traps after the store (SDM: after the
+ * instruction that follows the POPF that set TF). */
+static const u8 wp_frag_c[] = { XCHG_SP_CX, 0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,
+				0x9d, 0x89, 0x02, XCHG_SP_CX, 0xc3 };
+#define WP_FRAG_C      0x200			/* fragment C's offset */
+#define WP_C_AFTER     (sizeof(wp_frag_c) - 1 - sizeof((u8[]){ XCHG_SP_CX }))
+
+static unsigned long wp_call(u32 off, unsigned long a)
+{
+	uintptr_t stack = (uintptr_t)wp_page + WP_STACK_TOP;
+	__asm__ volatile("call *%[fn]"
+			 : "+a"(a), "+c"(stack)
+			 : [fn] "r"((uintptr_t)wp_page + off), "d"((uintptr_t)DB)
+			 : "memory", "cc");
+	return a;
+}
+
+static void test_wprot_emulated_write(void)
+{
+	memcpy(wp_page, wp_frag_a, sizeof(wp_frag_a));
+	memcpy(wp_page + WP_FRAG_B, wp_frag_b, sizeof(wp_frag_b));
+	memcpy(wp_page + WP_FRAG_C, wp_frag_c, sizeof(wp_frag_c));
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(wp_call(0, 7), 7);
+	fast(3);
+	/* The new code goes to IORAM (3 emulated stores), then MOVS copies it
+	 * over A, dword by dword (3 emulated MOVS, each reading IORAM): the
+	 * only writes to wp_page are the hypervisor's. */
+	for (u32 i = 0; i < sizeof(wp_store6); i += 4) {
+		u32 w;
+		memcpy(&w, wp_store6 + i, 4);
+		mmio_write32(WP_IORAM + i, w);
+	}
+	slow(3);
+	uintptr_t src = WP_IORAM, dst = (uintptr_t)wp_page;
+	__asm__ volatile("cld\nmovsl\nmovsl\nmovsl" : "+S"(src), "+D"(dst) : : "memory");
+	slow(3);
+	CHECK(!memcmp(wp_page, wp_store6, sizeof(wp_store6)));
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(wp_call(0, 7), MARK);
+	fast(2);
+	CHECK_EQ(event_read(EV_DB), 5);
+}
+
+/* Fragment C: the single step's #DB after a doorbell store, its frame
+ * pushed onto the code's page. The page is protected from the second pass
+ * on (the first pays off the back-off left by the INT3 test); a #DB that
+ * was not delivered again would be lost (the trap's condition is gone) or,
+ * TF still set, come one instruction late. */
+static void test_wprot_single_step(void)
+{
+	uintptr_t old = set_db_gate((uintptr_t)fm_db_handler);
+
+	for (int i = 0; i < 3; i++) {
+		db_count = 0;
+		db_rip = 0;
+		db_dr6 = 0;
+		set_dr6(DR6_INIT);
+		CHECK_EQ(wp_call(WP_FRAG_C, 7), 7);
+		CHECK_EQ(db_count, 1);
+		CHECK_EQ(db_rip, (uintptr_t)wp_page + WP_FRAG_C + WP_C_AFTER);
+		CHECK(db_dr6 & DR6_BS);
+	}
+	set_db_gate(old);
+	fast(3);
+	CHECK_EQ(event_read(EV_DB), 3);
+}
+
+static void test_wprot_event_frame(void)
+{
+	uintptr_t old = set_gate(3, (uintptr_t)fm_int3_handler);
+
+	wp_int3_count = 0;
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(wp_call(WP_FRAG_B, 7), 7);
+	set_gate(3, old);
+	fast(3);
+	CHECK_EQ(wp_int3_count, 3);
+	CHECK_EQ(event_read(EV_DB), 3);
+}
 
 static void test_prefix_soup(void)
 {
@@ -800,7 +925,11 @@ static const struct guest_test tests[] = {
 	T(enc_movntq), T(enc_movntdq), T(enc_movd_mm), T(enc_movd_xmm), T(enc_movq_d6),
 #ifdef __x86_64__
 	T(enc_rexw_c7), T(enc_rexw_movnti), T(enc_rexw_movq_mm), T(enc_rexw_movq_xmm),
-	T(enc_rexr), T(enc_rexb), T(code_remap),
+	T(enc_rexr), T(enc_rexb),
+#endif
+	T(wprot_emulated_write), T(wprot_event_frame), T(wprot_single_step),
+#ifdef __x86_64__
+	T(code_remap),
 #endif
 	T(reads), T(near_misses), T(split_store), T(rmw), T(code_rewrite), T(single_step),
 	T(prefix_soup), T(page_straddle),

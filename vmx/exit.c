@@ -356,6 +356,10 @@ void vcpu_print_exit_counts(struct vcpu *v)
 	printk("vm %u: doorbells on the fast paths: fast-MMIO %llu, PIO %llu; "
 	       "instructions emulated: %llu\n", v->vm->index, v->fastmmio_hits,
 	       v->pio_hits, v->emulated);
+	if (v->insn_cache.fills)
+		printk("vm %u: fast-MMIO stores remembered with their pages write-protected: "
+		       "%llu, dropped on a write: %llu\n", v->vm->index, v->insn_cache.fills,
+		       v->insn_cache.faults);
 	if (boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK)
 		printk("vm %u: fastmmio_len=check: VM_EXIT_INSTRUCTION_LEN disagreed with "
 		       "the decoded length %llu times in %llu fast-MMIO hits\n",

@@ -97,6 +97,32 @@ void vcpu_fault_set_rf(u32 vector)
 		vmcs_writenat(VMCS_GUEST_RFLAGS, vmcs_readnat(VMCS_GUEST_RFLAGS) | RFLAGS_RF);
 }
 
+/*
+ * An exit that happened while the CPU delivered an event (IDT-vectoring
+ * information valid) and that the handler resolved without emulating
+ * anything: the event is delivered again from the start on VM entry, with
+ * its error code and, for INT n, INT1, INT3 and INTO, the instruction
+ * length the exit saved (SDM Vol. 3C, "Information for VM Exits During
+ * Event Delivery", "VM-Entry Controls for Event Injection"). NMIs exit
+ * (PIN_BASED_NMI_EXITING, vmx/vmcs.c), so none is ever being delivered to
+ * the guest, and the qualification's "NMI unblocking due to IRET" bit is
+ * undefined with NMI exiting on and virtual NMIs off.
+ */
+void vcpu_reinject_vectoring(u32 vectoring)
+{
+	u32 type = intr_info_type(vectoring);
+	bool has_error = intr_info_has_error_code(vectoring);
+
+	vmcs_write32(VMCS_ENTRY_INTR_INFO,
+		     intr_info_build(intr_info_vector(vectoring), type, has_error));
+	if (has_error)
+		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE,
+			     vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE));
+	if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+	    type == INTR_TYPE_SW_EXCEPTION)
+		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+}
+
 void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2)
 {
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, intr_info_hw_exception(vector));
@@ -146,9 +172,10 @@ void vm_phys_access(struct vm *vm, u64 gpa, u8 *buf, u32 size, bool write)
 	void *p = vm_gpa_to_hva(vm, gpa, size);
 
 	if (p) {
-		if (write)
+		if (write) {
 			memcpy(p, buf, size);
-		else
+			insn_cache_ram_written(vm, gpa, size);
+		} else
 			memcpy(buf, p, size);
 		return;
 	}

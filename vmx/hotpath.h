@@ -206,29 +206,35 @@ static __always_inline int fast_mmio_cached(struct vcpu *v, u32 event, u64 rip,
 	return fast_mmio_decode(v, event, rip, gpa, mode, check);
 }
 
-/* With paging on (vmx/run.c): the store's guest-linear address gla is
- * translated first. Out of line, so that the walk's registers cost nothing
- * to a guest with paging off. */
-int fast_mmio_paged(struct vcpu *v, u32 event, u64 rip, u64 gla, u32 mode);
+/* The store at CS:RIP is not the remembered one (struct insn_cache), or
+ * none is: find it the verified way, by reading its bytes (and RIP's
+ * translation) from guest RAM, and remember it (vmx/run.c). Returns what
+ * fast_mmio returns. */
+int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, bool check);
 
+/*
+ * The length of the store at the guest's CS:RIP, for fastmmio_len=decode and
+ * check. A doorbell is rung by the same store again and again: when RIP, CS
+ * and CR3 are those of the remembered store, it is that store, because the
+ * pages its bytes and its translation were read from are write-protected
+ * (vmx/wprot.c) and so unchanged. Three VMCS reads, no guest memory read.
+ * In 64-bit mode CS.base is not used; elsewhere it is compared too.
+ */
 static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool check)
 {
+	const struct insn_cache *k = &v->insn_cache;
 	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
 	u32 cs_ar = vmcs_read32(VMCS_GUEST_CS_AR_BYTES);
-	u32 mode;
-	u64 gla;
+	u64 cr3 = vmcs_readnat(VMCS_GUEST_CR3);
 
-	if (v->lma && (cs_ar & VMX_AR_L)) {
-		mode = EMUL_MODE_LONG64;
-		gla = rip;			/* CS.base is 0 in 64-bit mode */
-	} else {
-		/* Real and 16-bit protected mode decode alike here. */
-		mode = (cs_ar & VMX_AR_DB) ? EMUL_MODE_PROT32 : EMUL_MODE_PROT16;
-		gla = (u32)(vmcs_readnat(VMCS_GUEST_CS_BASE) + rip);
+	if (likely(rip == k->rip && cs_ar == k->cs_ar && cr3 == k->cr3) &&
+	    (k->long64 || vmcs_readnat(VMCS_GUEST_CS_BASE) == k->cs_base)) {
+		if (check)
+			fast_mmio_check_len(v, k->len);
+		v->fastmmio_hits++;
+		return doorbell_ring(v, event, rip, k->len);
 	}
-	if (v->paging)
-		return fast_mmio_paged(v, event, rip, gla, mode);
-	return fast_mmio_cached(v, event, rip, gla, mode, check);
+	return fast_mmio_verify(v, event, rip, cs_ar, cr3, check);
 }
 
 /*

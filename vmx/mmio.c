@@ -27,6 +27,13 @@ void handle_ept_violation(struct vcpu *v, u64 qual)
 	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
 	u32 vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
 
+	/* A write to a page vmx/wprot.c protects: now writable again, the
+	 * guest retries the write (or the event delivery that made it). */
+	if (gpa < v->vm->ram_size && insn_cache_write_fault(v, gpa)) {
+		if (vectoring & VECTORING_INFO_VALID)
+			vcpu_reinject_vectoring(vectoring);
+		return;
+	}
 	v->emulated++;
 	if (vectoring & VECTORING_INFO_VALID) {
 		printk("vm %u: delivering vector %u touched guest-physical 0x%llx, which is "

@@ -206,12 +206,18 @@ void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0)
 	}
 	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
 	vmcs_write32(VMCS_ENTRY_CTLS, entry);
-	v->lma = (efer & EFER_LMA) != 0;
-	v->rip_mask = v->lma ? ~0ull : 0xffffffffull;
-	v->paging = (cr0 & CR0_PG) != 0;
+	bool lma = (efer & EFER_LMA) != 0, paging = (cr0 & CR0_PG) != 0;
 	/* SDM Vol. 3A, "MOV to CR4": toggling LA57 with LMA = 1 is #GP, so the
 	 * value read now holds for as long as IA-32e mode does. */
-	v->la57 = v->lma && (guest_cr4() & CR4_LA57);
+	bool la57 = lma && (guest_cr4() & CR4_LA57);
+	/* The remembered doorbell store was decoded and translated in the old
+	 * mode (vmx/wprot.c). */
+	if (lma != v->lma || paging != v->paging || la57 != v->la57)
+		insn_cache_drop(v);
+	v->lma = lma;
+	v->rip_mask = lma ? ~0ull : 0xffffffffull;
+	v->paging = paging;
+	v->la57 = la57;
 }
 
 /* IA32_TSC_AUX is what RDTSCP (enabled in the secondary controls) and RDPID

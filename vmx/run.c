@@ -79,30 +79,45 @@ int fast_pio_in(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-/* fast_mmio_paged when the last translation does not hold: walk. */
-static __attribute__((noinline)) int fast_mmio_walk(struct vcpu *v, u32 event, u64 rip,
-						   u64 gla, u32 mode, u64 cr3)
+/*
+ * The verified fast-MMIO path (vmx/hotpath.h: fast_mmio_decoded, when the
+ * remembered store is not the one at CS:RIP). With paging off or 4-level
+ * paging (else the full path), RIP's translation is checked against the
+ * last one (struct walk_cache) or walked again, and the bytes there against
+ * the last decoded store (fast_mmio_cached) or decoded. The store found is
+ * then remembered with its pages write-protected (vmx/wprot.c), so that the
+ * next doorbell from it needs none of this.
+ */
+int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, bool check)
 {
-	u64 gpa;
+	bool long64 = v->lma && (cs_ar & VMX_AR_L);
+	u64 cs_base = 0, gla, gpa;
+	u32 mode;
 
-	if (!fast_walk4(vcpu_vm(v), cr3, gla, &gpa, &v->walk_cache))
-		return EXIT_FULL;
-	return fast_mmio_cached(v, event, rip, gpa, mode, true);
-}
-
-/* fast_mmio_decoded with paging on: 4-level paging only (else the full path),
- * the translation checked against the last one (struct walk_cache) before
- * walking. */
-int fast_mmio_paged(struct vcpu *v, u32 event, u64 rip, u64 gla, u32 mode)
-{
-	struct vm *vm = vcpu_vm(v);
-	u64 gpa, cr3 = vmcs_readnat(VMCS_GUEST_CR3);
-
-	if (!v->lma || v->la57)
-		return EXIT_FULL;	/* 32-bit, PAE or 5-level paging */
-	if (unlikely(!fast_walk_cached(vm, &v->walk_cache, cr3, gla, &gpa)))
-		return fast_mmio_walk(v, event, rip, gla, mode, cr3);
-	return fast_mmio_cached(v, event, rip, gpa, mode, true);
+	if (long64) {
+		mode = EMUL_MODE_LONG64;
+		gla = rip;			/* CS.base is 0 in 64-bit mode */
+	} else {
+		/* Real and 16-bit protected mode decode alike here. */
+		mode = (cs_ar & VMX_AR_DB) ? EMUL_MODE_PROT32 : EMUL_MODE_PROT16;
+		cs_base = vmcs_readnat(VMCS_GUEST_CS_BASE);
+		gla = (u32)(cs_base + rip);
+	}
+	if (v->paging) {
+		if (!v->lma || v->la57)
+			return EXIT_FULL;	/* 32-bit, PAE or 5-level paging */
+		if (!fast_walk_cached(v->vm, &v->walk_cache, cr3, gla, &gpa) &&
+		    !fast_walk4(v->vm, cr3, gla, &gpa, &v->walk_cache))
+			return EXIT_FULL;
+	} else {
+		gpa = gla;
+	}
+	int r = fast_mmio_cached(v, event, rip, gpa, mode, check);
+	/* Remembered only when the store cache holds it, that is, all of its
+	 * bytes lie on the one page (fast_mmio_decode). */
+	if (r == EXIT_RESUME && v->store_cache.gpa == gpa && v->store_cache.mode == mode)
+		insn_cache_fill(v, rip, cs_ar, cs_base, long64, cr3, gpa);
+	return r;
 }
 
 /* The exits vcpu_exit_fast (vmx/dispatch.c) takes inline, as the exit
@@ -137,6 +152,7 @@ void vcpu_run(struct vcpu *v)
 	vcpu_exit_fast_init(v);
 	v->store_cache.gpa = ~0ull;	/* empty: no store is there */
 	v->walk_cache.cr3 = ~0ull;	/* empty */
+	v->insn_cache.cs_ar = 0;	/* empty */
 	v->rip_mask = v->lma ? ~0ull : 0xffffffffull;
 	int r = vmx_run(v);
 	if (r != VMX_OK) {

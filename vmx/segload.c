@@ -83,6 +83,14 @@ static int read_guest(void *ctx, u64 gpa, void *buf, u32 size)
 	return 0;
 }
 
+/* Sets a descriptor's accessed or busy bit, as the CPU's own locked update
+ * would; the remembered doorbell store must hear of it (vmx/wprot.c). */
+static void desc_write(struct vcpu *v, u64 *d, u64 desc)
+{
+	*d = desc;
+	insn_cache_ram_written(v->vm, (u64)((u8 *)d - v->vm->ram), sizeof(*d));
+}
+
 /* A host pointer to 8 bytes of the descriptor table at linear la, or NULL
  * when it is not in guest RAM (the CPU's implicit supervisor access). */
 static u64 *desc_ptr(struct vcpu *v, const struct gwalk_regs *walk, u64 la)
@@ -161,7 +169,7 @@ int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u1
 			return fault(EXC_NP, err);
 		if (d_high)
 			base |= (*d_high & 0xffffffffull) << 32;
-		*d = desc | DESC_TYPE_BUSY;
+		desc_write(v, d, desc | DESC_TYPE_BUSY);
 		vmcs_write16(VMCS_GUEST_TR_SELECTOR, sel);
 		vmcs_writenat(VMCS_GUEST_TR_BASE, base);
 		vmcs_write32(VMCS_GUEST_TR_LIMIT, lim);
@@ -204,7 +212,7 @@ int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u1
 	}
 	if (!(desc & DESC_TYPE_ACCESSED)) {
 		desc |= DESC_TYPE_ACCESSED;
-		*d = desc;
+		desc_write(v, d, desc);
 	}
 	vmcs_write16(sel_fields[seg], sel);
 	vmcs_writenat(base_fields[seg], base);

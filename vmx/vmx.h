@@ -30,10 +30,8 @@ _Static_assert(offsetof(struct guest_regs, gpr) == 0, "entry.asm");
 
 struct vm;
 
-/* The fast-MMIO path's last decoded store (vmx/run.c): its guest-physical
- * address, mode, length, and its first 16 bytes masked to that length. */
 /* The fast-MMIO path's last guest-linear -> guest-physical translation under
- * 4-level paging (vmx/run.c: fast_mmio_paged), with the paging-structure
+ * 4-level paging (vmx/run.c: fast_mmio_verify), with the paging-structure
  * entries it read: pa[i] where, e[i] what (a walk of fewer levels repeats
  * its last entry). The next exit at the same page with the same CR3 checks
  * those entries instead of walking; if every one still holds its value the
@@ -43,11 +41,44 @@ struct walk_cache {
 	u64 pa[4], e[4];
 };
 
+/* The fast-MMIO path's last decoded store (vmx/run.c): its guest-physical
+ * address, mode, length, and its first 16 bytes masked to that length. */
 struct store_cache {
 	u64 gpa;
 	u64 b0, b1, m0, m1;
 	u32 len;
 	u32 mode;
+};
+
+/*
+ * The doorbell store the fast-MMIO path trusts without reading guest memory
+ * (vmx/wprot.c): the store at CS:RIP rip, with CS's access rights cs_ar (0:
+ * empty; a usable CS never has 0) and, outside 64-bit mode, CS base cs_base,
+ * under CR3 cr3, len bytes long. The guest pages its decoding read (the
+ * code's page, and with paging the pages of the four table entries that
+ * translated RIP) are page[]; each is in prot[], the pages write-protected
+ * in the EPT, for as long as the entry holds.
+ */
+#define INSN_CACHE_PAGES 5
+#define WPROT_PAGES      8		/* > INSN_CACHE_PAGES: a fill can always
+					 * evict a page it does not need */
+struct insn_cache {
+	u64 rip, cr3, cs_base;
+	u32 cs_ar;
+	u32 len;
+	bool long64;			/* 64-bit mode: CS.base is not used */
+	u32 npages;
+	u64 page[INSN_CACHE_PAGES];	/* the pages it was read from */
+	u64 filled_at;			/* fastmmio_hits when it was filled */
+	u64 strike_rip;			/* the store that lost its entry early */
+	u32 strikes;			/* that many times in a row */
+	u32 backoff, wait;		/* verified doorbells from it to wait
+					 * before filling it again */
+	/* Write-protected pages, kept until written (or evicted): a store
+	 * filled again over the same pages costs no EPT change. */
+	u32 nprot, evict;
+	u64 prot[WPROT_PAGES];
+	u64 fills, faults;		/* for the exit report */
 };
 
 /* One entry of a VM-entry or VM-exit MSR-load list (SDM Vol. 3C, "VM-Entry
@@ -82,6 +113,7 @@ struct vcpu {
 	u32 fast_reasons;		/* exit reasons below this are dispatched
 					 * by the run loop itself: VM_EXIT_COUNTERS,
 					 * or 0 with trace=1 (all go to the trace) */
+	struct insn_cache insn_cache;	/* vmx/wprot.c */
 	struct store_cache store_cache;
 	struct walk_cache walk_cache;
 	u64 exits[VM_EXIT_COUNTERS];	/* per basic exit reason */

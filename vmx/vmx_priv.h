@@ -224,6 +224,21 @@ static inline void *vm_gpa_to_hva(struct vm *vm, u64 gpa, u64 len)
 	return vm->ram + gpa;
 }
 
+/* ---- the remembered doorbell store (vmx/wprot.c) ------------------------- */
+/* Remembers the store the verified fast-MMIO path has just completed (the
+ * store cache holds it, at guest-physical gpa; with paging the walk cache
+ * holds RIP's translation) and write-protects the pages it was read from. */
+void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, bool long64,
+		     u64 cr3, u64 gpa);
+/* Forgets it and makes its pages writable again. */
+void insn_cache_drop(struct vcpu *v);
+/* An EPT violation at gpa: true if it was a write to one of those pages,
+ * now writable again (the caller re-injects an event being delivered and
+ * resumes, so the write is retried). */
+bool insn_cache_write_fault(struct vcpu *v, u64 gpa);
+/* doorbell itself wrote [gpa, gpa + size) of vm's RAM. */
+void insn_cache_ram_written(struct vm *vm, u64 gpa, u64 size);
+
 /* Ends the VM: the vCPU stops at its next exit-handler return. */
 void vm_end(struct vm *vm, enum vm_end how, int status);
 
@@ -360,6 +375,9 @@ bool vseg_access_ok(const struct vseg *c, u64 off, u32 size, bool write);
 /* Injects hardware exception vector at the current RIP, with error_code if
  * the vector has one, and CR2 = cr2 for #PF (vmx/guestmem.c). */
 void vcpu_inject_fault(struct vcpu *v, u32 vector, u32 error_code, u64 cr2);
+/* Delivers again the event whose delivery the exit interrupted (vmx/guestmem.c);
+ * vectoring is VMCS_IDT_VECTORING_INFO, valid. */
+void vcpu_reinject_vectoring(u32 vectoring);
 /* Sets RF in the guest's RFLAGS when vector is a fault (vmx/guestmem.c): an
  * injected fault then pushes RF = 1, as the CPU's own faults do. */
 void vcpu_fault_set_rf(u32 vector);

@@ -915,6 +915,75 @@ TEST(test_map_ignore_pat)
 	teardown(&e, m);
 }
 
+/* ept_set_page_access (vmx/wprot.c write-protects pages with it): one page
+ * of a 2 MiB leaf changes, the leaf is split and its other 511 pages keep
+ * their rights and host addresses; setting the rights back keeps the split.
+ * Misconfigured and unmapped pages are refused, and a split that cannot get
+ * its table page changes nothing. */
+TEST(test_set_page_access)
+{
+	struct ept e;
+	struct host_mem *m = setup(&e);
+	struct table_stats st;
+	u64 h = 0, p = 0;
+	unsigned l = 0;
+
+	CHECK_EQ(ept_map_range(&e, 0x200000, 0x600000, 2 * MiB, RWX), 0);
+	long before = m->live;
+	/* The same rights: nothing to do, no split. */
+	CHECK_EQ(ept_set_page_access(&e, 0x203000, RWX), 0);
+	CHECK_EQ(m->live, before);
+	CHECK(tr(&e, 0x203000, NULL, NULL, &l));
+	CHECK_EQ(l, EPT_LEVEL_PD);
+
+	/* Read and execute only: split, one page changed. */
+	CHECK_EQ(ept_set_page_access(&e, 0x203000, EPT_READ | EPT_EXEC), 0);
+	CHECK_EQ(m->live, before + 1);
+	CHECK(tr(&e, 0x203010, &h, &p, &l));
+	CHECK_EQ(h, 0x603010);
+	CHECK_EQ(p, EPT_READ | EPT_EXEC);
+	CHECK_EQ(l, EPT_LEVEL_PT);
+	st = check_tables(&e, m);
+	CHECK_EQ(st.leaves_2m, 0);
+	CHECK_EQ(st.leaves_4k, 512);
+	CHECK_EQ(count_wrong(&e, 0x200000, 0x600000, 0x3000, RWX, EPT_LEVEL_PT), 0);
+	CHECK_EQ(count_wrong(&e, 0x204000, 0x604000, 2 * MiB - 0x4000, RWX, EPT_LEVEL_PT), 0);
+	/* A second page of the same table: no new table. */
+	CHECK_EQ(ept_set_page_access(&e, 0x3ff000, EPT_READ), 0);
+	CHECK_EQ(m->live, before + 1);
+	CHECK(tr(&e, 0x3ff000, NULL, &p, NULL));
+	CHECK_EQ(p, EPT_READ);
+
+	/* Back to read, write, execute: the 4 KiB leaves stay. */
+	CHECK_EQ(ept_set_page_access(&e, 0x203000, RWX), 0);
+	CHECK_EQ(ept_set_page_access(&e, 0x3ff000, RWX), 0);
+	CHECK_EQ(count_wrong(&e, 0x200000, 0x600000, 2 * MiB, RWX, EPT_LEVEL_PT), 0);
+	check_tables(&e, m);
+
+	/* Refused: unaligned, beyond the walk, write without read, other
+	 * bits, a misconfigured page, an unmapped one. */
+	CHECK_EQ(ept_set_page_access(&e, 0x203008, EPT_READ), -EINVAL);
+	CHECK_EQ(ept_set_page_access(&e, EPT_GPA_LIMIT, EPT_READ), -EINVAL);
+	CHECK_EQ(ept_set_page_access(&e, 0x203000, EPT_WRITE), -EINVAL);
+	CHECK_EQ(ept_set_page_access(&e, 0x203000, EPT_READ | EPT_IGNORE_PAT), -EINVAL);
+	CHECK_EQ(ept_set_misconfig(&e, 0x205000), 0);
+	CHECK_EQ(ept_set_page_access(&e, 0x205000, EPT_READ), -ENOENT);
+	CHECK(tr(&e, 0x205000, NULL, &p, NULL));
+	CHECK_EQ(p, EPT_MISCONFIG_PERMS);
+	CHECK_EQ(ept_set_page_access(&e, 0x10000000, EPT_READ), -ENOENT);
+	CHECK(!tr(&e, 0x10000000, NULL, NULL, NULL));
+
+	/* A split without a table page: -ENOMEM, the 2 MiB leaf unchanged. */
+	CHECK_EQ(ept_map_range(&e, 0x400000, 0x800000, 2 * MiB, RWX), 0);
+	before = m->live;
+	m->budget = 0;
+	CHECK_EQ(ept_set_page_access(&e, 0x401000, EPT_READ), -ENOMEM);
+	m->budget = -1;
+	CHECK_EQ(m->live, before);
+	CHECK_EQ(count_wrong(&e, 0x400000, 0x800000, 2 * MiB, RWX, EPT_LEVEL_PD), 0);
+	teardown(&e, m);
+}
+
 int main(void)
 {
 	/* Line-buffered: lines before an ASSERT's abort survive a pipe. */
@@ -934,5 +1003,6 @@ int main(void)
 	RUN(test_random_across_512g);
 	RUN(test_destroy_frees_everything);
 	RUN(test_map_ignore_pat);
+	RUN(test_set_page_access);
 	return TEST_SUMMARY();
 }
