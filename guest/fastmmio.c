@@ -18,7 +18,7 @@
  * test checks "fast-MMIO N" and "instructions emulated: N" (the guest
  * prints the figures it expects as "fastmmio: expect ...").
  *
- * Command line: mode=decode|vmcs|check, the hypervisor's fastmmio_len (it
+ * Command line: paging=pse|pae (32-bit: see paging_on), mode=decode|vmcs|check, the hypervisor's fastmmio_len (it
  * must agree with doorbell's CPUID leaf 0x40000001). With vmcs the CPU's
  * instruction length is trusted, as KVM does on bare metal, so a read of
  * the doorbell address signals as well and leaves its destination register
@@ -379,18 +379,63 @@ static void test_code_rewrite(void)
 	CHECK_EQ(event_read(EV_DB), 2);
 }
 
-#ifdef __x86_64__
+#ifndef __x86_64__
+static bool paged;			/* paging=pse|pae */
+static bool pae_paging;
+/*
+ * paging=pse|pae (32-bit guest): every test runs with paging on and the
+ * first 4 GiB identity-mapped, with 4 MiB pages (CR4.PSE: 32-bit paging, as
+ * kvm-unit-tests' i386 build runs) or 2 MiB pages under PAE. The fast path
+ * then translates RIP with the full walker and write-protects the tables it
+ * read (vmx/run.c: fast_mmio_verify); the counts must not change.
+ */
+#define CR0_PG         BIT(31)
+#define CR4_PSE        BIT(4)
+#define CR4_PAE        BIT(5)
+#define PTE_P          BIT(0)
+#define PTE_W          BIT(1)
+#define PTE_PS         BIT(7)
+static u32 pse_dir[1024] __attribute__((aligned(4096)));
+static u64 pae_pdpt[4] __attribute__((aligned(32)));
+static u64 pae_dir[4][512] __attribute__((aligned(4096)));
+
+static void paging_on(bool pae)
+{
+	unsigned long cr0, cr4, cr3;
+
+	if (pae) {
+		for (u32 i = 0; i < 4; i++) {
+			for (u32 j = 0; j < 512; j++)
+				pae_dir[i][j] = ((u64)i << 30 | (u64)j << 21) | PTE_P | PTE_W | PTE_PS;
+			pae_pdpt[i] = (u64)(uintptr_t)pae_dir[i] | PTE_P;	/* no W: reserved */
+		}
+		cr3 = (uintptr_t)pae_pdpt;
+	} else {
+		for (u32 i = 0; i < 1024; i++)
+			pse_dir[i] = (u32)((i << 22) | PTE_P | PTE_W | PTE_PS);
+		cr3 = (uintptr_t)pse_dir;
+	}
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (unsigned long)(pae ? CR4_PAE : CR4_PSE)));
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | (unsigned long)CR0_PG) : "memory");
+}
+#endif
+
 /* ---- the code's page remapped under the same RIP ---------------------------- */
 
 /*
- * In a 64-bit guest the fast path remembers the last translation of RIP and
- * checks every entry it read before trusting it again (vmx/hotpath.h,
- * fast_walk_cached). A guest may remap its code with no exit at all (a
- * page-table write and INVLPG): the next doorbell at the same RIP must be
- * decoded from the new page. The two stores have different lengths, so a
- * stale translation would skip into the middle of the second one.
+ * With paging, the fast path's remembered store holds while the pages of the
+ * table entries that translated RIP are write-protected (vmx/wprot.c); the
+ * verified path rechecks or rewalks them (vmx/run.c: fast_mmio_verify). A
+ * guest may remap its code with no exit at all (a page-table write and
+ * INVLPG): the next doorbell at the same RIP must be decoded from the new
+ * page. The two stores have different lengths, so a stale translation would
+ * skip into the middle of the second one. 64-bit guest; the 32-bit one with
+ * paging=pse or pae.
  */
-#define REMAP_LA   0x7fe00000ul		/* a 2 MiB page of the identity map, above RAM */
+#define REMAP_LA   0x7fe00000ul		/* 2 MiB (4 MiB with PSE) of the identity map, above RAM */
 #define MARK_A     0x0a0a0a0au
 #define PTE_P_W    0x3ull
 static u8 remap_a[4096] __attribute__((aligned(4096)));
@@ -398,20 +443,40 @@ static u8 remap_b[4096] __attribute__((aligned(4096)));
 static u64 remap_pt[512] __attribute__((aligned(4096)));
 static u64 remap_pt2[512] __attribute__((aligned(4096)));
 
-static u64 *remap_pde(void)
+/* The directory entry that maps REMAP_LA; *wide: its tables' entries are 8
+ * bytes (all but 32-bit paging, whose page tables hold 1024 of 4 bytes). */
+static volatile void *remap_pde(bool *wide)
 {
+#ifdef __x86_64__
 	unsigned long cr3;
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	u64 *pml4 = (u64 *)(uintptr_t)(cr3 & ~0xffful);
 	u64 *pdpt = (u64 *)(uintptr_t)(pml4[0] & 0xffffffffff000ull);
 	u64 *pd = (u64 *)(uintptr_t)(pdpt[REMAP_LA >> 30] & 0xffffffffff000ull);
+	*wide = true;
 	return &pd[(REMAP_LA >> 21) & 511];
+#else
+	*wide = pae_paging;
+	if (pae_paging)
+		return &pae_dir[REMAP_LA >> 30][(REMAP_LA >> 21) & 511];
+	return &pse_dir[REMAP_LA >> 22];
+#endif
 }
 
-static void remap_set(volatile u64 *entry, u64 val)
+static void remap_set(volatile void *entry, bool wide, u64 val)
 {
-	*entry = val;
+	if (wide)
+		*(volatile u64 *)entry = val;
+	else
+		*(volatile u32 *)entry = (u32)val;
 	__asm__ volatile("invlpg (%0)" : : "r"(REMAP_LA) : "memory");
+}
+
+/* The page-table entry for REMAP_LA in table pt (of either width). */
+static volatile void *remap_pte(u64 *pt, bool wide)
+{
+	u32 i = (u32)(REMAP_LA >> 12) & (wide ? 511 : 1023);
+	return wide ? (volatile void *)&pt[i] : (volatile void *)&((u32 *)pt)[i];
 }
 
 /* Calls the code at REMAP_LA with EAX = 7, EDX = DB; returns EAX. */
@@ -430,31 +495,32 @@ static void test_code_remap(void)
 	/* mov dword [rdx], 0x90c301b0; ret (EAX stays 7). Resumed 2 bytes in,
 	 * with A's length, it would run mov al, 1; ret instead. */
 	static const u8 b[] = { 0xc7, 0x02, 0xb0, 0x01, 0xc3, 0x90, 0xc3 };
-	u64 *pde = remap_pde(), old = *pde;
+	bool wide;
+	volatile void *pde = remap_pde(&wide);
+	u64 old = wide ? *(volatile u64 *)pde : *(volatile u32 *)pde;
 
 	memcpy(remap_a, a, sizeof(a));
 	memcpy(remap_b, b, sizeof(b));
-	remap_pt[0] = (uintptr_t)remap_a | PTE_P_W;
-	remap_pt2[0] = (uintptr_t)remap_b | PTE_P_W;
-	remap_set(pde, (uintptr_t)remap_pt | PTE_P_W);
+	remap_set(remap_pte(remap_pt, wide), wide, (uintptr_t)remap_a | PTE_P_W);
+	remap_set(remap_pte(remap_pt2, wide), wide, (uintptr_t)remap_b | PTE_P_W);
+	remap_set(pde, wide, (uintptr_t)remap_pt | PTE_P_W);
 	for (int i = 0; i < 3; i++)
 		CHECK_EQ(remap_call(), MARK_A);
 	/* The page-table entry changes: the other page at the same RIP. */
-	remap_set(&remap_pt[0], (uintptr_t)remap_b | PTE_P_W);
+	remap_set(remap_pte(remap_pt, wide), wide, (uintptr_t)remap_b | PTE_P_W);
 	for (int i = 0; i < 2; i++)
 		CHECK_EQ(remap_call(), 7);
-	remap_set(&remap_pt[0], (uintptr_t)remap_a | PTE_P_W);
+	remap_set(remap_pte(remap_pt, wide), wide, (uintptr_t)remap_a | PTE_P_W);
 	CHECK_EQ(remap_call(), MARK_A);
 	/* A directory entry changes (another page table), the old table's
 	 * entry does not: checking the last level alone would miss it. */
-	remap_set(pde, (uintptr_t)remap_pt2 | PTE_P_W);
+	remap_set(pde, wide, (uintptr_t)remap_pt2 | PTE_P_W);
 	for (int i = 0; i < 2; i++)
 		CHECK_EQ(remap_call(), 7);
-	remap_set(pde, old);
+	remap_set(pde, wide, old);
 	fast(8);
 	CHECK_EQ(event_read(EV_DB), 8);
 }
-#endif
 
 /* ---- single step ------------------------------------------------------------- */
 
@@ -940,7 +1006,7 @@ static const struct guest_test bp_tests[] = { T(dr7_survives_exit), T(rf_after_s
 static const struct guest_test edge_test[] = { T(ram_edge) };
 
 /* guest_run_tests() exits; this runs first and prints the expectation. */
-static struct guest_test all[ARRAY_SIZE(tests) + 4];
+static struct guest_test all[ARRAY_SIZE(tests) + 5];
 
 static void test_expectations(void)
 {
@@ -984,9 +1050,23 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 		return 1;
 	}
 	enable_sse();
+#ifndef __x86_64__
+	if (word_is(cl, "paging", "pse") || word_is(cl, "paging", "pae")) {
+		bool pae = word_is(cl, "paging", "pae");
+		paging_on(pae);
+		paged = true;
+		pae_paging = pae;
+		printf("fastmmio: paging on, %s\n", pae ? "PAE, 2 MiB pages" : "32-bit, 4 MiB pages");
+	}
+#endif
 	/* The opt-in tests run before the last one, the deassign. */
-	for (u32 i = 0; i + 1 < ARRAY_SIZE(tests); i++)
+	for (u32 i = 0; i + 1 < ARRAY_SIZE(tests); i++) {
 		all[n++] = tests[i];
+#ifndef __x86_64__
+		if (paged && tests[i].fn == test_wprot_single_step)
+			all[n++] = (struct guest_test){ "code_remap", test_code_remap, 0 };
+#endif
+	}
 	if (fullstep)
 		all[n++] = fullstep_test[0];
 	if (bpcheck) {

@@ -60,7 +60,7 @@ static int gwalk_read_guest(void *ctx, u64 gpa, void *buf, u32 size)
 }
 
 /* The guest state the page walk depends on, read once per emulation. */
-static void walk_regs(struct gwalk_regs *r)
+void vcpu_walk_regs(struct gwalk_regs *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->cr0 = guest_cr0();
@@ -148,7 +148,7 @@ int vcpu_translate(struct vcpu *v, u64 gla, bool write, u64 *gpa)
 	struct gwalk_regs r;
 	u32 pf_error = 0;
 
-	walk_regs(&r);
+	vcpu_walk_regs(&r);
 	int rc = translate_with(v, &r, gla, write ? GWALK_WRITE : 0, gpa, &pf_error);
 	if (rc == -EFAULT) {
 		vcpu_inject_fault(v, EXC_PF, pf_error, gla);
@@ -618,7 +618,7 @@ bool vmmio_emulate(struct vcpu *v, u64 gpa, u64 qual)
 	u64 pf_addr;
 	bool pf;
 
-	walk_regs(&s.walk);
+	vcpu_walk_regs(&s.walk);
 	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
 	u64 cs_base = vmcs_readnat(VMCS_GUEST_CS_BASE);
 	enum emul_cpu_mode mode = guest_cpu_mode();

@@ -106,20 +106,14 @@ static __always_inline bool fast_walk_cached(const struct vm *vm, const struct w
 }
 
 /*
- * The length of the instruction at the guest's CS:RIP if it is a plain
- * store (emul_store_length), else 0. Reads the bytes straight from guest RAM
- * with paging off or 4-level paging; other paging modes go to the full path
- * (return 0), as does an instruction that may run onto the next page.
- *
- * A doorbell is rung by the same instruction again and again, so the last
- * decoded store is remembered with its bytes (v->store_cache): when the
- * bytes at the same guest-physical address, in the same mode, are still the
- * same, they are the same instruction and need no decoding. Code rewritten
- * in place changes the bytes and is decoded afresh; the translation itself
- * is never remembered (the guest may change its page tables without an exit).
+ * The verified path's decoded-store cache (v->store_cache): the last store
+ * it decoded, with its guest-physical address, mode, length and first 16
+ * bytes masked to that length (all on one page). When the bytes at the same
+ * address, in the same mode, are still the same, they are the same
+ * instruction and need no decoding; code rewritten in place is decoded
+ * afresh.
  */
 #define STORE_CACHE_BYTES 16
-
 
 static inline void store_cache_fill(struct store_cache *c, u64 gpa, u32 mode, const u8 *p, u32 len)
 {
@@ -175,20 +169,12 @@ static __always_inline void fast_mmio_check_len(struct vcpu *v, u32 len)
 }
 
 /*
- * The fast-MMIO path with the decoded length (fastmmio_len=decode, and check,
- * which also compares it with the VMCS's):
- * the store at the guest's CS:RIP, whose bytes are read straight from guest
- * RAM with paging off or 4-level paging; other paging modes go to the full
- * path, as does an instruction that may run onto the next page.
- *
- * A doorbell is rung by the same instruction again and again, so the last
- * decoded store is remembered with its bytes (v->store_cache): when the
- * bytes at the same guest-physical address, in the same mode, are still the
- * same, they are the same instruction and need no decoding. Code rewritten
- * in place changes the bytes and is decoded afresh; the translation itself
- * is never remembered (the guest may change its page tables without an exit).
+ * The verified path's last step (vmx/run.c: fast_mmio_verify): the length
+ * of the store at guest-physical gpa from the store cache, or decoded
+ * (fast_mmio_decode, which also takes what is not a plain store, or may run
+ * onto the next page, to the full path), and the doorbell rung. check:
+ * fastmmio_len may be check (false: it is decode, known).
  */
-/* check: fastmmio_len may be check (false: it is decode, known). */
 static __always_inline int fast_mmio_cached(struct vcpu *v, u32 event, u64 rip,
 					    u64 gpa, u32 mode, bool check)
 {

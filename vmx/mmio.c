@@ -4,7 +4,8 @@
  * faulting instruction decoded and emulated (emul/) against the MMIO bus.
  * Pages holding MMIO doorbells are EPT-misconfigured and exit as
  * EPT_MISCONFIG; vmx/run.c tries the fast path (no decoding) first and sends
- * everything else here. SDM Vol. 3C, "EPT Violations", "EPT Misconfigurations",
+ * everything else here. In RAM, the only EPT violations are writes to pages
+ * the fast-MMIO path keeps write-protected (vmx/wprot.c). SDM Vol. 3C, "EPT Violations", "EPT Misconfigurations",
  * "Exit Qualification for EPT Violations".
  */
 #include "vmx/vmx_priv.h"
@@ -22,18 +23,8 @@
  * to emulate. KVM reports the same case to user space as an internal error
  * (KVM_INTERNAL_ERROR_DELIVERY_EV); doorbell stops the guest with the reason.
  */
-void handle_ept_violation(struct vcpu *v, u64 qual)
+static void emulate_violation(struct vcpu *v, u64 gpa, u32 vectoring, u64 qual)
 {
-	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
-	u32 vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
-
-	/* A write to a page vmx/wprot.c protects: now writable again, the
-	 * guest retries the write (or the event delivery that made it). */
-	if (gpa < v->vm->ram_size && insn_cache_write_fault(v, gpa)) {
-		if (vectoring & VECTORING_INFO_VALID)
-			vcpu_reinject_vectoring(vectoring);
-		return;
-	}
 	v->emulated++;
 	if (vectoring & VECTORING_INFO_VALID) {
 		printk("vm %u: delivering vector %u touched guest-physical 0x%llx, which is "
@@ -47,3 +38,27 @@ void handle_ept_violation(struct vcpu *v, u64 qual)
 	vm_end(v->vm, VM_END_CRASH, 125);
 }
 
+/* In RAM: a write to a page vmx/wprot.c protects, now writable again, and
+ * the guest retries the write (or the event delivery that made it). Out of
+ * line, so that the MMIO case keeps its tail call. */
+static __attribute__((noinline)) void ram_violation(struct vcpu *v, u64 gpa, u32 vectoring,
+						    u64 qual)
+{
+	if (insn_cache_write_fault(v, gpa)) {
+		if (vectoring & VECTORING_INFO_VALID)
+			vcpu_reinject_vectoring(vectoring);
+		return;
+	}
+	emulate_violation(v, gpa, vectoring, qual);
+}
+
+void handle_ept_violation(struct vcpu *v, u64 qual)
+{
+	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	u32 vectoring = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+
+	if (unlikely(gpa < v->vm->ram_size))
+		ram_violation(v, gpa, vectoring, qual);
+	else
+		emulate_violation(v, gpa, vectoring, qual);
+}

@@ -22,6 +22,7 @@
  */
 
 #include "vmx/hotpath.h"
+#include "vmx/gwalk.h"
 
 /* The rare case of doorbell_ring (vmx/hotpath.h): out of line, so that the
  * fast paths make no call in the common case. */
@@ -79,20 +80,47 @@ int fast_pio_in(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
+/* The full walker's table reads, recorded so that their pages can be
+ * write-protected: at most one per level of 5-level paging. */
+struct walk_trace {
+	struct vm *vm;
+	u32 n;
+	u64 pa[5];
+};
+
+static int traced_read(void *ctx, u64 gpa, void *buf, u32 size)
+{
+	struct walk_trace *t = ctx;
+	const void *p = vm_gpa_to_hva(t->vm, gpa, size);
+
+	if (!p || t->n == ARRAY_SIZE(t->pa))
+		return -EFAULT;
+	t->pa[t->n++] = gpa;
+	memcpy(buf, p, size);
+	return 0;
+}
+
+#define PAE_PDPT_MASK 0xffffffe0ull	/* CR3 bits 31:5 with PAE paging */
+
 /*
  * The verified fast-MMIO path (vmx/hotpath.h: fast_mmio_decoded, when the
- * remembered store is not the one at CS:RIP). With paging off or 4-level
- * paging (else the full path), RIP's translation is checked against the
- * last one (struct walk_cache) or walked again, and the bytes there against
- * the last decoded store (fast_mmio_cached) or decoded. The store found is
- * then remembered with its pages write-protected (vmx/wprot.c), so that the
- * next doorbell from it needs none of this.
+ * remembered store is not the one at CS:RIP). RIP's guest-physical address:
+ * with paging off the linear address; under 4-level paging the last
+ * translation (struct walk_cache) if every entry it read still holds, else
+ * a fresh walk of the guest's tables (fast_walk4); under 32-bit, PAE or
+ * 5-level paging the full walker (vmx/gwalk.c), with the entries it read
+ * recorded (and with PAE the PDPT, whose entries the CPU loaded with CR3).
+ * Then the bytes there against the last decoded store (fast_mmio_cached) or
+ * decoded. The store found is remembered with its pages write-protected
+ * (vmx/wprot.c), so that the next doorbell from it needs none of this.
  */
 int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, bool check)
 {
 	bool long64 = v->lma && (cs_ar & VMX_AR_L);
 	u64 cs_base = 0, gla, gpa;
-	u32 mode;
+	struct walk_trace t = { .vm = v->vm };
+	const u64 *tables = t.pa;
+	u32 ntables = 0, mode;
 
 	if (long64) {
 		mode = EMUL_MODE_LONG64;
@@ -103,21 +131,33 @@ int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, boo
 		cs_base = vmcs_readnat(VMCS_GUEST_CS_BASE);
 		gla = (u32)(cs_base + rip);
 	}
-	if (v->paging) {
-		if (!v->lma || v->la57)
-			return EXIT_FULL;	/* 32-bit, PAE or 5-level paging */
+	if (!v->paging) {
+		gpa = gla;
+	} else if (v->lma && !v->la57) {
 		if (!fast_walk_cached(v->vm, &v->walk_cache, cr3, gla, &gpa) &&
 		    !fast_walk4(v->vm, cr3, gla, &gpa, &v->walk_cache))
 			return EXIT_FULL;
+		tables = v->walk_cache.pa;
+		ntables = ARRAY_SIZE(v->walk_cache.pa);
 	} else {
-		gpa = gla;
+		struct gwalk_regs r;
+		u32 pf;
+
+		vcpu_walk_regs(&r);
+		/* The CPU has just fetched there: a fault means the tables
+		 * changed under it, which the full path sorts out. */
+		if (gwalk_translate(&r, gla, GWALK_FETCH, traced_read, &t, &gpa, &pf))
+			return EXIT_FULL;
+		if (r.pdptes_valid && t.n < ARRAY_SIZE(t.pa))
+			t.pa[t.n++] = cr3 & PAE_PDPT_MASK;
+		ntables = t.n;
 	}
-	int r = fast_mmio_cached(v, event, rip, gpa, mode, check);
+	int rc = fast_mmio_cached(v, event, rip, gpa, mode, check);
 	/* Remembered only when the store cache holds it, that is, all of its
 	 * bytes lie on the one page (fast_mmio_decode). */
-	if (r == EXIT_RESUME && v->store_cache.gpa == gpa && v->store_cache.mode == mode)
-		insn_cache_fill(v, rip, cs_ar, cs_base, long64, cr3, gpa);
-	return r;
+	if (rc == EXIT_RESUME && v->store_cache.gpa == gpa && v->store_cache.mode == mode)
+		insn_cache_fill(v, rip, cs_ar, cs_base, long64, cr3, gpa, tables, ntables);
+	return rc;
 }
 
 /* The exits vcpu_exit_fast (vmx/dispatch.c) takes inline, as the exit

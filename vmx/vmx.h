@@ -55,11 +55,11 @@ struct store_cache {
  * (vmx/wprot.c): the store at CS:RIP rip, with CS's access rights cs_ar (0:
  * empty; a usable CS never has 0) and, outside 64-bit mode, CS base cs_base,
  * under CR3 cr3, len bytes long. The guest pages its decoding read (the
- * code's page, and with paging the pages of the four table entries that
+ * code's page, and with paging the pages of the table entries that
  * translated RIP) are page[]; each is in prot[], the pages write-protected
  * in the EPT, for as long as the entry holds.
  */
-#define INSN_CACHE_PAGES 5
+#define INSN_CACHE_PAGES 6		/* the code, 5 levels of tables */
 #define WPROT_PAGES      8		/* > INSN_CACHE_PAGES: a fill can always
 					 * evict a page it does not need */
 struct insn_cache {

@@ -226,10 +226,11 @@ static inline void *vm_gpa_to_hva(struct vm *vm, u64 gpa, u64 len)
 
 /* ---- the remembered doorbell store (vmx/wprot.c) ------------------------- */
 /* Remembers the store the verified fast-MMIO path has just completed (the
- * store cache holds it, at guest-physical gpa; with paging the walk cache
- * holds RIP's translation) and write-protects the pages it was read from. */
+ * store cache holds it, at guest-physical gpa; with paging, RIP was
+ * translated through the table entries at guest-physical tables[0..ntables))
+ * and write-protects the pages it was read from. */
 void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, bool long64,
-		     u64 cr3, u64 gpa);
+		     u64 cr3, u64 gpa, const u64 *tables, u32 ntables);
 /* Forgets it and makes its pages writable again. */
 void insn_cache_drop(struct vcpu *v);
 /* An EPT violation at gpa: true if it was a write to one of those pages,
@@ -385,6 +386,8 @@ void vcpu_fault_set_rf(u32 vector);
  * register) with sel for an emulated MOV Sreg or LTR, with the SDM's checks
  * (vmx/segload.c). 0, EMUL_FAULT(vector, error code), or -errno. */
 struct gwalk_regs;
+/* The guest state a page walk depends on, from the VMCS (vmx/guestmem.c). */
+void vcpu_walk_regs(struct gwalk_regs *r);
 int vcpu_load_segment(struct vcpu *v, const struct gwalk_regs *walk, u32 seg, u16 sel);
 /* Logs an access nobody answers (rate-limited). */
 void vm_report_unassigned(struct vm *vm, const char *what, u64 addr, bool write);

@@ -129,7 +129,7 @@ static int protect(struct vcpu *v, u64 page, const u64 *need, u32 nneed, bool *f
 }
 
 void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, bool long64,
-		     u64 cr3, u64 gpa)
+		     u64 cr3, u64 gpa, const u64 *tables, u32 ntables)
 {
 	struct insn_cache *k = &v->insn_cache;
 	u64 pages[INSN_CACHE_PAGES];
@@ -145,11 +145,10 @@ void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, bool long6
 	}
 	k->cs_ar = 0;
 	/* The code's page (the store cache keeps all 16 bytes on it), and
-	 * with paging the pages of the entries that translated RIP (fewer
-	 * than four with a large page: fast_walk4 repeats the last). */
+	 * the pages of the entries that translated RIP. */
 	pages[n++] = gpa & ~PAGE_OFFSET_MASK;
-	for (u32 i = 0; v->paging && i < 4; i++) {
-		u64 page = v->walk_cache.pa[i] & ~PAGE_OFFSET_MASK;
+	for (u32 i = 0; i < ntables && n < INSN_CACHE_PAGES; i++) {
+		u64 page = tables[i] & ~PAGE_OFFSET_MASK;
 		if (!page_in(pages, n, page))
 			pages[n++] = page;
 	}
