@@ -237,6 +237,7 @@ static void trace_exit(struct vcpu *v, u32 reason, u64 qual, exit_handler_fn fn)
 	u64 gpa = 0;
 	struct guest_regs before = v->regs;
 	u64 fast_before = v->fastmmio_hits, pio_before = v->pio_hits;
+	u64 emulated_before = v->emulated;
 	const u64 *b = before.gpr, *a = v->regs.gpr;
 
 	if (reason == EXIT_REASON_EPT_VIOLATION || reason == EXIT_REASON_EPT_MISCONFIG)
@@ -267,8 +268,10 @@ static void trace_exit(struct vcpu *v, u32 reason, u64 qual, exit_handler_fn fn)
 		if (v->fastmmio_hits != fast_before)
 			printk(" -> fast-MMIO hit, event %d signalled, no emulation",
 			       ioeventfd_fast_mmio_find(&v->vm->io, gpa));
-		else
+		else if (v->emulated != emulated_before)
 			printk(" -> emulated");
+		else	/* vmx/wprot.c: a write to a write-protected page */
+			printk(" -> write-protected page made writable, write retried");
 		break;
 	case EXIT_REASON_CPUID:
 		printk(" leaf 0x%llx sub 0x%llx -> eax 0x%llx ebx 0x%llx ecx 0x%llx edx 0x%llx",
