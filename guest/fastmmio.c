@@ -112,12 +112,17 @@ static void slow(u32 n) { expect_emulated += n; }
 
 /* ---- stores of each size and every encoding -------------------------------- */
 
+/* Each store under test starts 16-byte aligned, so that it never runs onto
+ * the next page (which the fast path leaves to the full one) wherever the
+ * linker puts it: the counts stay exact. */
+#define ALIGNED ".p2align 4\n"
+
 /* N stores of one encoding to DB; then exactly N signals. */
 #define STORE_TEST(fn, code)                                                   \
 	static void fn(void)                                                   \
 	{                                                                      \
 		for (int i = 0; i < N; i++)                                    \
-			__asm__ volatile(code : : "a"(0x5a5a5a5a + i),         \
+			__asm__ volatile(ALIGNED code : : "a"(0x5a5a5a5a + i), \
 					 "c"(0), "d"((uintptr_t)DB)            \
 					 : "memory", "cc" R8_CLOBBER);         \
 		fast(N);                                                       \
@@ -129,7 +134,7 @@ static void slow(u32 n) { expect_emulated += n; }
 	static void fn(void)                                                   \
 	{                                                                      \
 		for (int i = 0; i < N; i++)                                    \
-			__asm__ volatile(code : : "a"(i), "c"(0),              \
+			__asm__ volatile(ALIGNED code : : "a"(i), "c"(0),      \
 					 "d"((uintptr_t)(base))                \
 					 : "memory", "cc" R8_CLOBBER);         \
 		fast(N);                                                       \
@@ -742,6 +747,80 @@ static void test_rf_after_skip(void)
 #define SOUP_SEL       0x40			/* entry 8 */
 static u64 soup_gdt[16] __attribute__((aligned(16)));
 
+#ifndef __x86_64__
+/* ---- CR4.PSE changes the translation, and nothing else does --------------- */
+
+/*
+ * paging=pse only. A page directory of its own maps the first 64 MiB and
+ * the doorbell's 4 MiB with 4 KiB pages (read the same with CR4.PSE on or
+ * off), and one more entry, for CS_LA's 4 MiB, with PS set: with PSE on it
+ * is a 4 MiB page at physical CS_PHYS; with PSE off its PS bit is ignored
+ * and it names a page table at CS_PHYS. So clearing CR4.PSE moves
+ * CS_LA + 4 KiB from code A (at CS_PHYS + 4 KiB) to code B (through that
+ * table) with no write to memory and no new CR3: the remembered store must
+ * be dropped (CR4.PSE is in the guest/host mask, vmx/vmcs.c).
+ */
+#define CS_LA        0x7fc00000u		/* 4 MiB-aligned, above RAM */
+#define CS_PHYS      0x00400000u		/* free RAM, 4 MiB-aligned */
+#define DIR_P_W      0x3u
+#define DIR_PS       0x80u
+static u32 alt_dir[1024] __attribute__((aligned(4096)));
+static u32 alt_pt[17][1024] __attribute__((aligned(4096)));
+
+static unsigned long alt_call(void)
+{
+	unsigned long a = 7;
+	__asm__ volatile("call *%[fn]" : "+a"(a) : [fn] "r"(CS_LA + 0x1000u), "d"((uintptr_t)DB)
+			 : "memory", "cc");
+	return a;
+}
+
+static void set_cr4_pse(bool on)
+{
+	unsigned long cr4;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	cr4 = on ? cr4 | (unsigned long)CR4_PSE : cr4 & ~(unsigned long)CR4_PSE;
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+}
+
+static void test_cr4_pse(void)
+{
+	/* mov [edx], eax; mov eax, MARK_A; ret */
+	static const u8 a[] = { 0x89, 0x02, 0xb8, 0x0a, 0x0a, 0x0a, 0x0a, 0xc3 };
+	/* mov dword [edx], 0x90c301b0; ret: with A's length, mov al, 1; ret */
+	static const u8 b[] = { 0xc7, 0x02, 0xb0, 0x01, 0xc3, 0x90, 0xc3 };
+	u32 *table = (u32 *)(uintptr_t)CS_PHYS;
+	unsigned long cr3;
+
+	for (u32 t = 0; t < 16; t++) {
+		for (u32 i = 0; i < 1024; i++)
+			alt_pt[t][i] = (t << 22 | i << 12) | DIR_P_W;
+		alt_dir[t] = (u32)(uintptr_t)alt_pt[t] | DIR_P_W;
+	}
+	for (u32 i = 0; i < 1024; i++)
+		alt_pt[16][i] = ((DB & 0xffc00000u) | i << 12) | DIR_P_W;
+	alt_dir[DB >> 22] = (u32)(uintptr_t)alt_pt[16] | DIR_P_W;
+	alt_dir[CS_LA >> 22] = CS_PHYS | DIR_PS | DIR_P_W;
+	memset(table, 0, 4096);
+	table[1] = (u32)(uintptr_t)remap_b | DIR_P_W;
+	memcpy(remap_b, b, sizeof(b));
+	memcpy((u8 *)(uintptr_t)CS_PHYS + 0x1000, a, sizeof(a));
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	__asm__ volatile("mov %0, %%cr3" : : "r"(alt_dir) : "memory");
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(alt_call(), MARK_A);
+	set_cr4_pse(false);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(alt_call(), 7);
+	set_cr4_pse(true);
+	CHECK_EQ(alt_call(), MARK_A);
+	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+	fast(6);
+	CHECK_EQ(event_read(EV_DB), 6);
+}
+#endif
+
 /* ---- the remembered store's pages are write-protected ------------------------ */
 
 /*
@@ -882,7 +961,7 @@ static void test_prefix_soup(void)
 #define SOUP(code)                                                             \
 	do {                                                                   \
 		for (int i = 0; i < N; i++)                                    \
-			__asm__ volatile(code : : "a"(i), "b"(0), "S"(0), "D"(0),    \
+			__asm__ volatile(ALIGNED code : : "a"(i), "b"(0), "S"(0), "D"(0), \
 					 "d"((uintptr_t)DB) : "memory", "cc" R8_CLOBBER); \
 		soups++;                                                       \
 		CHECK_EQ(event_read(EV_DB), N);                                \
@@ -1006,7 +1085,7 @@ static const struct guest_test bp_tests[] = { T(dr7_survives_exit), T(rf_after_s
 static const struct guest_test edge_test[] = { T(ram_edge) };
 
 /* guest_run_tests() exits; this runs first and prints the expectation. */
-static struct guest_test all[ARRAY_SIZE(tests) + 5];
+static struct guest_test all[ARRAY_SIZE(tests) + 6];
 
 static void test_expectations(void)
 {
@@ -1065,6 +1144,8 @@ int guest_main(u32 magic, struct multiboot_info *mbi)
 #ifndef __x86_64__
 		if (paged && tests[i].fn == test_wprot_single_step)
 			all[n++] = (struct guest_test){ "code_remap", test_code_remap, 0 };
+		if (paged && !pae_paging && tests[i].fn == test_wprot_single_step)
+			all[n++] = (struct guest_test){ "cr4_pse", test_cr4_pse, 0 };
 #endif
 	}
 	if (fullstep)

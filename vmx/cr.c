@@ -1,8 +1,9 @@
 /*
  * vmx/cr.c - control-register exits. The guest owns CR0 and CR4 except the
  * bits in the guest/host masks (vmx/vmcs.c): those VMX forces (CR0.NE,
- * CR4.VMXE), CD/NW, CR0.PG, which we watch to follow IA-32e mode, and every
- * CR4 bit the guest's CPUID does not offer. Each write that exits is checked
+ * CR4.VMXE), CD/NW, CR0.PG, which we watch to follow IA-32e mode, CR4.PSE
+ * and PAE, which change how addresses translate, and every CR4 bit the
+ * guest's CPUID does not offer. Each write that exits is checked
  * as the CPU checks it and refused with #GP(0), never left for VM entry to
  * fail on. CR8 is
  * the emulated APIC's TPR. SDM Vol. 3C, "Exit Qualification for
@@ -91,8 +92,10 @@ static bool guest_write_cr0(struct vcpu *v, u64 val)
 
 /*
  * MOV to CR4 when it exits: a bit we own changes, which is VMXE, a bit VMX
- * fixes, or a bit the guest's CPUID does not offer (vm->cr4_allowed; the
- * guest/host mask holds all of them, vmx/vmcs.c). The guest-owned bits are
+ * fixes, PSE or PAE (a change of how RIP translates: the fast-MMIO path's
+ * remembered store is dropped, vmx/wprot.c), or a bit the guest's CPUID
+ * does not offer (vm->cr4_allowed; the guest/host mask holds all of them,
+ * vmx/vmcs.c). The guest-owned bits are
  * checked by the CPU itself when no exit happens; here by vmx/crcheck.c,
  * plus the PDPTEs when PAE paging's translation changes.
  */
@@ -106,6 +109,8 @@ static bool guest_write_cr4(struct vcpu *v, u64 val)
 	if (!v->lma && v->paging && (val & CR4_PAE) &&
 	    ((val ^ s.cr4) & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP)) && !load_pdptes(v, s.cr3))
 		return false;
+	if ((val ^ s.cr4) & (CR4_PSE | CR4_PAE))
+		insn_cache_drop(v);
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR4, val | rdmsr(IA32_VMX_CR4_FIXED0) | CR4_VMXE);
 	return true;

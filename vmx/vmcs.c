@@ -17,6 +17,8 @@
 #define CR0_NW              BIT(29)
 #define CR0_CD              BIT(30)
 #define CR0_PG              BIT(31)
+#define CR4_PSE             BIT(4)
+#define CR4_PAE             BIT(5)
 #define CR4_VMXE            BIT(13)
 #define RFLAGS_FIXED        BIT(1)
 #define TSS_MIN_LIMIT       0x67
@@ -190,9 +192,13 @@ static void setup_guest(struct vm *vm)
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, guest_cr0);
 	vmcs_writenat(VMCS_GUEST_CR0, guest_cr0 | cr0_fixed0);
 	/* CR4: also every bit the guest's CPUID does not offer, so that
-	 * setting one exits and is refused with #GP (vmx/cr.c). */
+	 * setting one exits and is refused with #GP (vmx/cr.c); and PSE and
+	 * PAE, which change how a linear address translates without a write
+	 * to memory or CR3: the fast-MMIO path's remembered store must hear
+	 * of it (vmx/wprot.c). Guests set them once. */
 	u64 cr4_fixed0 = rdmsr(IA32_VMX_CR4_FIXED0);
-	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, cr4_fixed0 | CR4_VMXE | ~vm->cr4_allowed);
+	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK,
+		      cr4_fixed0 | CR4_VMXE | CR4_PSE | CR4_PAE | ~vm->cr4_allowed);
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, 0);
 	vmcs_writenat(VMCS_GUEST_CR4, cr4_fixed0 | CR4_VMXE);
 	vmcs_writenat(VMCS_GUEST_CR3, 0);

@@ -26,8 +26,9 @@
  *   - doorbell itself writes guest RAM only through vm_phys_access() and
  *     the descriptors' accessed and busy bits (vmx/segload.c), which call
  *     insn_cache_ram_written(): the entry is dropped if it read the page;
- *   - a change of paging mode (MOV to CR0, WRMSR EFER: both exit) drops the
- *     entry (vcpu_update_long_mode, vmx/msr.c); CR3, CS and RIP are compared.
+ *   - a change of paging mode (MOV to CR0, WRMSR EFER, and MOV to CR4
+ *     changing PSE or PAE: all exit) drops the entry (vcpu_update_long_mode,
+ *     vmx/msr.c; guest_write_cr4, vmx/cr.c); CR3, CS and RIP are compared.
  *
  * Each VM has one vCPU and no device writes its RAM behind its back, so no
  * other writer exists. Shadow paging keeps its shadows true the same way
