@@ -31,24 +31,38 @@ static __attribute__((noinline)) int exit_fast_io(struct vcpu *v)
 	return fast_pio(v, vmcs_readnat(VMCS_EXIT_QUALIFICATION));
 }
 
-/* One fast-MMIO handler per length source (fastmmio_len=), each with its
- * source a constant: the choice is made once, at boot, not on every exit. */
+/* One fast-MMIO handler per length source (fastmmio_len=) and, for the
+ * decoded ones, per guest mode (outside or in IA-32e mode: only outside
+ * does the remembered store's CS.base need comparing), each with both
+ * constants: the choice is made when they change, not on every exit. */
 static __attribute__((noinline)) int exit_fast_mmio_decode(struct vcpu *v)
 {
 	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
-	return fast_mmio(v, FASTMMIO_LEN_DECODE);
+	return fast_mmio(v, FASTMMIO_LEN_DECODE, false);
+}
+
+static __attribute__((noinline)) int exit_fast_mmio_decode_ia32e(struct vcpu *v)
+{
+	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
+	return fast_mmio(v, FASTMMIO_LEN_DECODE, true);
 }
 
 static __attribute__((noinline)) int exit_fast_mmio_vmcs(struct vcpu *v)
 {
 	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
-	return fast_mmio(v, FASTMMIO_LEN_VMCS);
+	return fast_mmio(v, FASTMMIO_LEN_VMCS, false);
 }
 
 static __attribute__((noinline)) int exit_fast_mmio_check(struct vcpu *v)
 {
 	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
-	return fast_mmio(v, FASTMMIO_LEN_CHECK);
+	return fast_mmio(v, FASTMMIO_LEN_CHECK, false);
+}
+
+static __attribute__((noinline)) int exit_fast_mmio_check_ia32e(struct vcpu *v)
+{
+	v->exits[EXIT_REASON_EPT_MISCONFIG]++;
+	return fast_mmio(v, FASTMMIO_LEN_CHECK, true);
 }
 
 static __attribute__((noinline)) int exit_fast_cpuid(struct vcpu *v)
@@ -76,12 +90,22 @@ void vcpu_exit_fast_init(struct vcpu *v)
 	for (u32 r = 0; r < EXIT_FAST_TABLE; r++)
 		v->exit_fast[r] = exit_fast_decline;
 	v->exit_fast[EXIT_REASON_IO_INSTRUCTION] = exit_fast_io;
-	v->exit_fast[EXIT_REASON_EPT_MISCONFIG] =
-		boot_cfg.fastmmio_len == FASTMMIO_LEN_VMCS ? exit_fast_mmio_vmcs :
-		boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK ? exit_fast_mmio_check :
-		exit_fast_mmio_decode;
+	vcpu_exit_fast_mmio_pick(v);
 	v->exit_fast[EXIT_REASON_CPUID] = exit_fast_cpuid;
 	v->exit_fast[EXIT_REASON_VMCALL] = exit_fast_vmcall;
+}
+
+void vcpu_exit_fast_mmio_pick(struct vcpu *v)
+{
+	int (*handler)(struct vcpu *v);
+
+	if (boot_cfg.fastmmio_len == FASTMMIO_LEN_VMCS)
+		handler = exit_fast_mmio_vmcs;
+	else if (boot_cfg.fastmmio_len == FASTMMIO_LEN_CHECK)
+		handler = v->lma ? exit_fast_mmio_check_ia32e : exit_fast_mmio_check;
+	else
+		handler = v->lma ? exit_fast_mmio_decode_ia32e : exit_fast_mmio_decode;
+	v->exit_fast[EXIT_REASON_EPT_MISCONFIG] = handler;
 }
 
 /*

@@ -204,9 +204,11 @@ int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, boo
  * and CR3 are those of the remembered store, it is that store, because the
  * pages its bytes and its translation were read from are write-protected
  * (vmx/wprot.c) and so unchanged. Three VMCS reads, no guest memory read.
- * In 64-bit mode CS.base is not used; elsewhere it is compared too.
+ * ia32e is v->lma, a constant in each handler (vmx/dispatch.c): in IA-32e
+ * mode only stores in 64-bit mode are remembered, and 64-bit mode does not
+ * use CS.base; outside it CS.base is compared too.
  */
-static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool check)
+static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool check, bool ia32e)
 {
 	const struct insn_cache *k = &v->insn_cache;
 	u64 rip = vmcs_readnat(VMCS_GUEST_RIP);
@@ -214,7 +216,7 @@ static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool che
 	u64 cr3 = vmcs_readnat(VMCS_GUEST_CR3);
 
 	if (likely(rip == k->rip && cs_ar == k->cs_ar && cr3 == k->cr3) &&
-	    (k->long64 || vmcs_readnat(VMCS_GUEST_CS_BASE) == k->cs_base)) {
+	    (ia32e || vmcs_readnat(VMCS_GUEST_CS_BASE) == k->cs_base)) {
 		if (check)
 			fast_mmio_check_len(v, k->len);
 		v->fastmmio_hits++;
@@ -226,10 +228,11 @@ static __always_inline int fast_mmio_decoded(struct vcpu *v, u32 event, bool che
 /*
  * The fast-MMIO path: EXIT_RESUME if the exit was a doorbell store, now
  * signalled and skipped; EXIT_FULL (nothing done) otherwise. len_source is
- * boot_cfg.fastmmio_len; vmx/dispatch.c instantiates one handler per value,
- * with the constant, and picks one at boot (v->exit_fast[EPT_MISCONFIG]).
+ * boot_cfg.fastmmio_len and ia32e is v->lma; vmx/dispatch.c instantiates one
+ * handler per pair, with the constants, and puts the one that applies in
+ * v->exit_fast[EPT_MISCONFIG] (vcpu_exit_fast_mmio_pick).
  */
-static __always_inline int fast_mmio(struct vcpu *v, u32 len_source)
+static __always_inline int fast_mmio(struct vcpu *v, u32 len_source, bool ia32e)
 {
 	struct vm *vm = vcpu_vm(v);
 	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
@@ -248,9 +251,9 @@ static __always_inline int fast_mmio(struct vcpu *v, u32 len_source)
 	if (vmcs_read32(VMCS_IDT_VECTORING_INFO) & VECTORING_INFO_VALID)
 		return EXIT_FULL;
 	if (len_source == FASTMMIO_LEN_DECODE)
-		return fast_mmio_decoded(v, (u32)event, false);
+		return fast_mmio_decoded(v, (u32)event, false, ia32e);
 	if (len_source == FASTMMIO_LEN_CHECK)
-		return fast_mmio_decoded(v, (u32)event, true);
+		return fast_mmio_decoded(v, (u32)event, true, ia32e);
 	/* fastmmio_len=vmcs: the VMCS's length, trusted as KVM does on bare
 	 * metal; a read signals too. A length the SDM does not promise (0
 	 * under some nested hypervisors) must not loop the guest: full path. */

@@ -218,6 +218,7 @@ void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0)
 	v->rip_mask = lma ? ~0ull : 0xffffffffull;
 	v->paging = paging;
 	v->la57 = la57;
+	vcpu_exit_fast_mmio_pick(v);	/* its handler depends on v->lma */
 }
 
 /* IA32_TSC_AUX is what RDTSCP (enabled in the secondary controls) and RDPID

@@ -154,9 +154,12 @@ int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, boo
 	}
 	int rc = fast_mmio_cached(v, event, rip, gpa, mode, check);
 	/* Remembered only when the store cache holds it, that is, all of its
-	 * bytes lie on the one page (fast_mmio_decode). */
-	if (rc == EXIT_RESUME && v->store_cache.gpa == gpa && v->store_cache.mode == mode)
-		insn_cache_fill(v, rip, cs_ar, cs_base, long64, cr3, gpa, tables, ntables);
+	 * bytes lie on the one page (fast_mmio_decode), and in IA-32e mode only
+	 * in 64-bit mode, whose hot path compares no CS.base (a store in
+	 * compatibility mode takes this path every time). */
+	if (rc == EXIT_RESUME && v->store_cache.gpa == gpa && v->store_cache.mode == mode &&
+	    (long64 || !v->lma))
+		insn_cache_fill(v, rip, cs_ar, cs_base, cr3, gpa, tables, ntables);
 	return rc;
 }
 
@@ -164,7 +167,7 @@ int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, boo
  * table's handlers: for trace=1. */
 void handle_ept_misconfig(struct vcpu *v, u64 qual)
 {
-	if (fast_mmio(v, boot_cfg.fastmmio_len) == EXIT_FULL)
+	if (fast_mmio(v, boot_cfg.fastmmio_len, v->lma) == EXIT_FULL)
 		handle_ept_violation(v, qual);
 }
 

@@ -53,8 +53,9 @@ struct store_cache {
 /*
  * The doorbell store the fast-MMIO path trusts without reading guest memory
  * (vmx/wprot.c): the store at CS:RIP rip, with CS's access rights cs_ar (0:
- * empty; a usable CS never has 0) and, outside 64-bit mode, CS base cs_base,
- * under CR3 cr3, len bytes long. The guest pages its decoding read (the
+ * empty; a usable CS never has 0) and, outside IA-32e mode, CS base cs_base
+ * (in IA-32e mode only stores in 64-bit mode, which ignores it), under CR3
+ * cr3, len bytes long. The guest pages its decoding read (the
  * code's page, and with paging the pages of the table entries that
  * translated RIP) are page[]; each is in prot[], the pages write-protected
  * in the EPT, for as long as the entry holds.
@@ -66,7 +67,6 @@ struct insn_cache {
 	u64 rip, cr3, cs_base;
 	u32 cs_ar;
 	u32 len;
-	bool long64;			/* 64-bit mode: CS.base is not used */
 	u32 npages;
 	u64 page[INSN_CACHE_PAGES];	/* the pages it was read from */
 	u64 filled_at;			/* fastmmio_hits when it was filled */

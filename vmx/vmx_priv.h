@@ -229,8 +229,8 @@ static inline void *vm_gpa_to_hva(struct vm *vm, u64 gpa, u64 len)
  * store cache holds it, at guest-physical gpa; with paging, RIP was
  * translated through the table entries at guest-physical tables[0..ntables))
  * and write-protects the pages it was read from. */
-void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, bool long64,
-		     u64 cr3, u64 gpa, const u64 *tables, u32 ntables);
+void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, u64 cr3, u64 gpa,
+		     const u64 *tables, u32 ntables);
 /* Forgets it and makes its pages writable again. */
 void insn_cache_drop(struct vcpu *v);
 /* An EPT violation at gpa: true if it was a write to one of those pages,
@@ -456,6 +456,9 @@ _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: v->regs at v");
 int vcpu_exit_fast(struct vcpu *v);
 /* Picks vcpu_exit_fast's handlers for this run (fastmmio_len=). */
 void vcpu_exit_fast_init(struct vcpu *v);
+/* Picks the EPT-misconfiguration handler for fastmmio_len= and v->lma: at
+ * boot, and whenever IA-32e mode starts or ends (vcpu_update_long_mode). */
+void vcpu_exit_fast_mmio_pick(struct vcpu *v);
 /* vcpu_handle_exit runs with every register in v->regs: true to enter the
  * guest again. */
 bool vcpu_handle_exit(struct vcpu *v);

@@ -129,8 +129,8 @@ static int protect(struct vcpu *v, u64 page, const u64 *need, u32 nneed, bool *f
 	return 0;
 }
 
-void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, bool long64,
-		     u64 cr3, u64 gpa, const u64 *tables, u32 ntables)
+void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, u64 cr3, u64 gpa,
+		     const u64 *tables, u32 ntables)
 {
 	struct insn_cache *k = &v->insn_cache;
 	u64 pages[INSN_CACHE_PAGES];
@@ -163,7 +163,6 @@ void insn_cache_fill(struct vcpu *v, u64 rip, u32 cs_ar, u64 cs_base, bool long6
 		k->npages = n;
 		k->rip = rip;
 		k->cs_base = cs_base;
-		k->long64 = long64;
 		k->cr3 = cr3;
 		k->len = v->store_cache.len;
 		k->filled_at = v->fastmmio_hits;
