@@ -200,10 +200,14 @@ bool insn_cache_write_fault(struct vcpu *v, u64 gpa)
 
 	if (i < 0) {
 		/* Not protected (any more): a translation the CPU cached while
-		 * it was is stale, and this violation has flushed it. Anything
+		 * it was is stale, and this violation has flushed it; the
+		 * INVEPT (rare) makes sure a retry cannot fault again. Anything
 		 * else is not ours. */
-		return ept_translate(&v->vm->ept, gpa, NULL, &perms, NULL) &&
-		       (perms & RAM_ACCESS) == RAM_ACCESS;
+		if (!ept_translate(&v->vm->ept, gpa, NULL, &perms, NULL) ||
+		    (perms & RAM_ACCESS) != RAM_ACCESS)
+			return false;
+		vmx_invept(INVEPT_SINGLE_CONTEXT, ept_eptp(&v->vm->ept));
+		return true;
 	}
 	if (unprotect_slot(v, (u32)i))
 		entry_written(v);
