@@ -41,7 +41,8 @@
  * only, a write through it is an EPT violation, and an EPT violation
  * invalidates the cached translations of its address (SDM Vol. 3C,
  * "Operations that Invalidate Cached Mappings"), so it is retried on the
- * new, writable one. insn_cache_write_fault() recognises that stale case.
+ * new, writable one. insn_cache_write_fault() recognises that stale case
+ * (and runs INVEPT then, to be sure: rare).
  * Granting protection needs INVEPT (single-context) before the next entry.
  *
  * A guest that writes those pages often (code and data on one page, say)
