@@ -150,7 +150,7 @@ bool vcpu_handle_exit(struct vcpu *v)
 	/* Counted by their fast handlers (vcpu_exit_fast), which declined them
 	 * (CPUID and VMCALL they never decline). */
 	case EXIT_REASON_EPT_MISCONFIG:
-		handle_ept_violation(v, 0);	/* not a fast-MMIO doorbell */
+		handle_ept_misconfig_full(v);	/* not a fast-MMIO doorbell */
 		break;
 	case EXIT_REASON_IO_INSTRUCTION:
 		handle_io_instruction(v, qual);	/* not a PIO doorbell */

@@ -52,6 +52,15 @@ static __attribute__((noinline)) void ram_violation(struct vcpu *v, u64 gpa, u32
 	emulate_violation(v, gpa, vectoring, qual);
 }
 
+/* An EPT misconfiguration the fast path declined: a doorbell page, which
+ * is never RAM (the doorbell window lies above it), so no write protection
+ * to look for. */
+void handle_ept_misconfig_full(struct vcpu *v)
+{
+	emulate_violation(v, vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS),
+			  vmcs_read32(VMCS_IDT_VECTORING_INFO), 0);
+}
+
 void handle_ept_violation(struct vcpu *v, u64 qual)
 {
 	u64 gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);

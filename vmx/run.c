@@ -167,8 +167,9 @@ int fast_mmio_verify(struct vcpu *v, u32 event, u64 rip, u32 cs_ar, u64 cr3, boo
  * table's handlers: for trace=1. */
 void handle_ept_misconfig(struct vcpu *v, u64 qual)
 {
+	(void)qual;	/* none for this exit */
 	if (fast_mmio(v, boot_cfg.fastmmio_len, v->lma) == EXIT_FULL)
-		handle_ept_violation(v, qual);
+		handle_ept_misconfig_full(v);
 }
 
 void handle_io_exit(struct vcpu *v, u64 qual)

@@ -341,8 +341,9 @@ void cpuid_exit_full(struct vcpu *v);
  * state (v->lma, v->paging) in step with EFER and CR0 (vmx/msr.c). */
 void vcpu_update_long_mode(struct vcpu *v, u64 efer, u64 cr0);
 void handle_ept_violation(struct vcpu *v, u64 qual);	/* vmx/mmio.c */
+void handle_ept_misconfig_full(struct vcpu *v);		/* vmx/mmio.c */
 /* The exits that carry doorbells: the fast path first (vmx/run.c), then
- * handle_ept_violation or handle_io_instruction. */
+ * handle_ept_misconfig_full or handle_io_instruction. */
 void handle_ept_misconfig(struct vcpu *v, u64 qual);
 void handle_undefined_instruction(struct vcpu *v, u64 qual);	/* vmx/undef.c */
 void handle_task_switch(struct vcpu *v, u64 qual);
