@@ -5,8 +5,9 @@
  * Pages holding MMIO doorbells are EPT-misconfigured and exit as
  * EPT_MISCONFIG; vmx/run.c tries the fast path (no decoding) first and sends
  * everything else here. In RAM, the only EPT violations are writes to pages
- * the fast-MMIO path keeps write-protected (vmx/wprot.c). SDM Vol. 3C, "EPT Violations", "EPT Misconfigurations",
- * "Exit Qualification for EPT Violations".
+ * the fast-MMIO path keeps write-protected (vmx/wprot.c). SDM Vol. 3C, "EPT
+ * Violations", "EPT Misconfigurations", "Exit Qualification for EPT
+ * Violations".
  */
 #include "vmx/vmx_priv.h"
 
